@@ -1,0 +1,92 @@
+package data
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Names lists the datasets Load knows, in the order of simclr.Datasets.
+var Names = []string{"fashion-mnist", "fashion-mnist-color", "mnist", "cifar10", "imagefolder", "synthetic"}
+
+// DefaultFashionMNISTPath is where Debian's dataset-fashion-mnist package
+// (`make data`) installs the four gzipped IDX files.
+const DefaultFashionMNISTPath = "/usr/share/datasets/fashion-mnist"
+
+// MaxImageSize bounds Spec.ImageSize.
+const MaxImageSize = 1024
+
+// Spec says which dataset to load and how.
+type Spec struct {
+	Name string // one of Names
+
+	// Path is the dataset's folder: the four IDX files (fashion-mnist,
+	// fashion-mnist-color, mnist), the CIFAR-10 batches (cifar10), the
+	// class folders (imagefolder). "" means DefaultFashionMNISTPath for
+	// the Fashion-MNIST variants and is an error for mnist, cifar10 and
+	// imagefolder. Unused by synthetic.
+	Path string
+
+	// TestPath is imagefolder's separate test root (same class folders).
+	// "" splits Path by class, seeded: round(20%) of each class to test,
+	// at least one image each way for a class of two or more.
+	// It is an error for the other datasets.
+	TestPath string
+
+	// ImageSize is the output side in pixels; 0 keeps the native size
+	// (28 for the MNIST family, 32 for cifar10 and synthetic; imagefolder's
+	// images must then all have one size). Any other value resizes every
+	// image to ImageSize×ImageSize (antialiased bilinear), for every dataset.
+	ImageSize int
+
+	// Size is the number of synthetic train images (test: max(1, Size/4));
+	// 0 means 512. Unused by the other datasets.
+	Size int
+
+	// Seed draws the synthetic images, the colours of fashion-mnist-color
+	// and imagefolder's train/test split. Unused by the rest.
+	Seed int64
+}
+
+// Load reads (or generates) the dataset of spec and returns its train and
+// test sets. Errors name the file or folder at fault and, for missing
+// data, how to get it; a missing file's error wraps fs.ErrNotExist.
+func Load(spec Spec) (train, test *Set, err error) {
+	if spec.ImageSize < 0 || spec.ImageSize > MaxImageSize {
+		return nil, nil, fmt.Errorf("image_size %d: must be 0 (native) or in [1, %d]", spec.ImageSize, MaxImageSize)
+	}
+	if spec.Size < 0 {
+		return nil, nil, fmt.Errorf("synthetic size %d: must be >= 0", spec.Size)
+	}
+	if spec.TestPath != "" && spec.Name != "imagefolder" {
+		return nil, nil, fmt.Errorf("test_path %q: only imagefolder takes a separate test folder, not %s", spec.TestPath, spec.Name)
+	}
+	switch spec.Name {
+	case "fashion-mnist":
+		train, test, err = loadMNISTFamily(spec.Path, fashionMNIST)
+	case "fashion-mnist-color":
+		train, test, err = loadMNISTFamily(spec.Path, fashionMNIST)
+		if err == nil {
+			train = colorize(train, spec.Seed, 0)
+			test = colorize(test, spec.Seed, 1)
+		}
+	case "mnist":
+		train, test, err = loadMNISTFamily(spec.Path, mnist)
+	case "cifar10":
+		train, test, err = loadCIFAR10(spec.Path)
+	case "imagefolder":
+		return loadImageFolder(spec)
+	case "synthetic":
+		train, test, err = Synthetic(spec.Size, spec.ImageSize, spec.Seed)
+		return train, test, err
+	default:
+		return nil, nil, fmt.Errorf("unknown dataset %q (valid: %s)", spec.Name, strings.Join(Names, ", "))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if spec.ImageSize != 0 {
+		train = resizeSet(train, spec.ImageSize)
+		test = resizeSet(test, spec.ImageSize)
+	}
+	return train, test, nil
+}

@@ -1,0 +1,49 @@
+// Package nn holds the gorgonia graphs of simclr: the ResNet encoder
+// (CIFAR stem, BasicBlocks), the projection heads, the linear classifier,
+// the NT-Xent and softmax cross-entropy losses, model state for
+// checkpoints, and Machine, a wrapper of gorgonia's TapeMachine that
+// avoids its traps (shared/GORGONIA.md).
+//
+// A training step:
+//
+//	net, _ := nn.Build(arch, 2*n, c, h, w, true, seed)   // float32, BN in training mode
+//	loss, sim, _ := nn.NTXent(net.Z, n, tau)             // z [2N, d], rows i and i+N a positive pair
+//	m, _ := net.Compile(loss)                            // gradients + TapeMachine
+//	vgs := gorgonia.NodesToValueGrads(m.Learnables())
+//	for each batch {
+//		m.Run(map[*gorgonia.Node][]float32{net.X: views}) // forward + backward
+//		l := loss.Value()                                // also sim.Value(), net.H.Value(), ...
+//		solver.Step(vgs)                                 // updates in place, zeroes the gradients
+//		m.Reset()
+//	}
+//
+// Features or predictions come from a second net built with train = false
+// (BatchNorm with running statistics), given the trained weights and
+// statistics with SetState(trained.State()), and Compile(nil).
+//
+// Parameter names are dotted paths: "enc.stem.conv.w", "enc.s1.b0.bn1.gamma",
+// "enc.s2.b0.short.conv.w", "head.l1.w", "head.l2.b", "cls.w". Conv weights
+// are [out, in, k, k] as in PyTorch; linear weights are [in, out] (the
+// transpose of PyTorch's) with biases [1, out]; BN γ and β are [1, C, 1, 1].
+// NoDecay tells which are excluded from weight decay and LARS adaptation.
+//
+// The gorgonia v0.9.18 traps handled here, each with a test that fails if
+// the handling is removed:
+//   - BatchNorm: γ/β of shape (1, C, 1, 1) (nil ones are broken, issue
+//     #408); PyTorch momentum semantics (0.1); running statistics start at
+//     mean 0 / variance 1, survive every Compile (making a training machine
+//     wipes them) and travel in State; inference uses a separate net.
+//   - Global average pooling reduces the last axis of a reshape; reductions
+//     over middle axes of 4-D tensors are wrong.
+//   - Losses use no SoftMax/LogSoftMax and no −Inf: a stop-gradient row
+//     maximum, a finite diagonal mask, log-sum-exp by hand.
+//   - The tape is reset and the gradients zeroed at every Run; one graph is
+//     differentiated for one loss only (gorgonia caches derivatives).
+//   - After a run gorgonia has often reused the memory of intermediate
+//     nodes for later operations (H came out divided by 4 after a training
+//     run): Run makes the values of H, Z, Logits, the loss and Compile's
+//     extra outputs right, and NTXent's sim is a node nothing consumes.
+//
+// Inputs are float32 only through this API; float64 graphs exist for the
+// package's finite-difference tests.
+package nn

@@ -1,0 +1,27 @@
+// Package store keeps results.db, the SQLite file that records every run of
+// every experiment: its config, status, per-epoch metrics and evaluation
+// scores. It is the only package of simclr-ablate that speaks SQL.
+//
+// Open applies the embedded migrations (migration/*.sql, one transaction
+// each, counted in PRAGMA user_version and listed in schema_migrations) and
+// refuses a file written by a newer build. OpenReadOnly opens an existing
+// file for reading only (report query).
+//
+// A grid cell is experiment + config hash + seed (CellKey). Claim takes a
+// cell for one process in one immediate transaction, so two runners on the
+// same grid and file never run the same cell; Heartbeat keeps the claim
+// fresh, and a running row whose heartbeat is older than
+// ClaimPolicy.StaleAfter is taken over. The *DB that claimed a run remembers
+// the attempt number: its later writes (Heartbeat, RecordEpoch, Finish,
+// MarkFailed) fail with ErrClaimLost once another process has taken the run
+// over, instead of mixing two attempts.
+//
+// Every multi-row write is one transaction. Times are stored as UTC RFC 3339
+// text with microseconds, so they sort as text. The schema, the run_summary
+// view and example queries are documented in schema.md.
+//
+// Reads: ListRuns (one row a run, newest first, with a small filter
+// language, see RunFilter.Where), GetRun (everything about one run),
+// ExportRuns (one row a run with every setting as a column) and Query
+// (one read-only SQL statement, for report query).
+package store
