@@ -21,6 +21,12 @@ const (
 	// minShapeContrast is the least RGB distance between the shape's
 	// colour and each of the two background colours.
 	minShapeContrast = 0.45
+	// textureContrast bounds how far the background's second colour is
+	// from its first, per channel. A faint texture keeps a nuisance that
+	// two crops of an image share without letting it drown the shape: with
+	// full-contrast textures SimCLR matches crops by their stripes and
+	// checks and learns nothing about shapes in a short run.
+	textureContrast = 0.15
 	// syntheticNoise is the half-width of the uniform pixel noise.
 	syntheticNoise = 0.05
 )
@@ -32,7 +38,8 @@ const (
 //
 // Each image is drawn from its own random stream of (seed, split, index):
 //
-//   - a background blending two uniform random colours c1, c2 by a
+//   - a background blending a uniform random colour c1 and a colour c2
+//     within ±0.15 of it per channel (a faint texture) by a
 //     texture t(x, y) in [0, 1]: stripes (random angle, period, phase), a
 //     checkerboard (random cell size and offset) or smooth value noise
 //     (a random 4×4 grid, bilinearly upsampled), one chosen at random;
@@ -96,7 +103,11 @@ func newSynth(side int) *synth {
 func (g *synth) draw(dst []float32, label int, rng *rand.Rand) {
 	n := g.side
 	plane := n * n
-	c1, c2 := randColor(rng), randColor(rng)
+	c1 := randColor(rng)
+	var c2 [3]float32
+	for c := range 3 {
+		c2[c] = min(max(c1[c]+(2*rng.Float32()-1)*textureContrast, 0), 1)
+	}
 	g.texture(rng)
 	var fg [3]float32
 	for try := 0; ; try++ {

@@ -1,0 +1,219 @@
+package simclr
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/simclr-ablate/simclr-ablate/simclr/data"
+	"github.com/simclr-ablate/simclr-ablate/simclr/logreg"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn"
+)
+
+// evalBatch is the batch size of the inference graphs.
+const evalBatch = 250
+
+// evaluate scores the trained state (nil for raw-pixels) by every protocol
+// the config asks for.
+func (c *cell) evaluate(ctx context.Context, st *nn.State) error {
+	cfg := &c.cfg
+	for _, proto := range cfg.Eval {
+		switch proto {
+		case "linear":
+			evalTrain := c.train
+			if cfg.EvalSubset > 0 && cfg.EvalSubset < c.train.N {
+				var err error
+				if evalTrain, err = data.StratifiedFraction(c.train, float64(cfg.EvalSubset)/float64(c.train.N), cfg.Seed); err != nil {
+					return fmt.Errorf("eval_subset: %w", err)
+				}
+			}
+			for _, feat := range c.featureKinds() {
+				ev, err := c.linearEval(ctx, st, evalTrain, feat, 1)
+				if err != nil {
+					return err
+				}
+				c.res.Evaluations = append(c.res.Evaluations, *ev)
+			}
+		case "finetune":
+			for _, frac := range cfg.LabelFraction {
+				sub, err := data.StratifiedFraction(c.train, frac, cfg.Seed)
+				if err != nil {
+					return fmt.Errorf("label_fraction %g: %w", frac, err)
+				}
+				var ev *Evaluation
+				if cfg.Method == MethodRawPixels {
+					// Fine-tuning pixels is a logistic regression on the labelled subset.
+					ev, err = c.linearEval(ctx, nil, sub, "pixels", frac)
+					if ev != nil {
+						ev.Protocol = "finetune"
+					}
+				} else {
+					ev, err = c.finetune(ctx, st, sub, frac)
+				}
+				if err != nil {
+					return err
+				}
+				c.res.Evaluations = append(c.res.Evaluations, *ev)
+			}
+		}
+	}
+	return nil
+}
+
+// featureKinds lists the representations linear evaluation reads.
+func (c *cell) featureKinds() []string {
+	switch c.cfg.Method {
+	case MethodRawPixels:
+		return []string{"pixels"}
+	case MethodSupervised:
+		return []string{"h"} // no projection head
+	}
+	return c.cfg.EvalFeatures
+}
+
+// linearEval trains a multinomial logistic regression on frozen features of
+// train and scores it on the test split. The encoder is really frozen:
+// features are extracted once, in inference mode.
+func (c *cell) linearEval(ctx context.Context, st *nn.State, train *data.Set, feat string, frac float64) (*Evaluation, error) {
+	start := time.Now()
+	c.hooks.phase("linear eval (" + feat + ")")
+	var xtr, xte []float32
+	var d int
+	if feat == "pixels" {
+		xtr, xte, d = train.Images, c.test.Images, train.C*train.H*train.W
+	} else {
+		var err error
+		if xtr, d, err = c.features(ctx, st, train, feat); err != nil {
+			return nil, err
+		}
+		if xte, _, err = c.features(ctx, st, c.test, feat); err != nil {
+			return nil, err
+		}
+	}
+	classes := len(c.train.Classes)
+	model, err := logreg.Train(ctx, xtr, train.N, d, train.Labels, classes,
+		logreg.Config{L2: c.cfg.LinearL2, Epochs: c.cfg.LinearEpochs, Seed: c.cfg.Seed})
+	if err != nil {
+		return nil, fmt.Errorf("linear evaluation (%s): %w", feat, err)
+	}
+	pred := model.Predict(xte, c.test.N)
+	return c.score("linear", feat, frac, train.N, pred, start)
+}
+
+func (c *cell) score(proto, feat string, frac float64, trainN int, pred []int, start time.Time) (*Evaluation, error) {
+	s, err := metrics.Compute(c.test.Labels, pred, len(c.train.Classes))
+	if err != nil {
+		return nil, fmt.Errorf("%s evaluation: %w", proto, err)
+	}
+	return &Evaluation{
+		Protocol: proto, Features: feat, LabelFraction: frac,
+		TrainSize: trainN, TestSize: c.test.N,
+		Accuracy: s.Accuracy, MacroF1: s.MacroF1, PerClassF1: s.PerClassF1, Confusion: s.Confusion,
+		Classes: c.train.Classes, Duration: Seconds(time.Since(start).Seconds()),
+	}, nil
+}
+
+// features runs set through the encoder in inference mode (BatchNorm with
+// running statistics) and returns h or z for every image, [N, d].
+func (c *cell) features(ctx context.Context, st *nn.State, set *data.Set, feat string) ([]float32, int, error) {
+	withHead := feat == "z"
+	net, err := nn.Build(c.cfg.arch(set.C, 0, withHead), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
+	if err != nil {
+		return nil, 0, fmt.Errorf("build inference network: %w", err)
+	}
+	if err := net.SetState(st); err != nil {
+		return nil, 0, fmt.Errorf("load encoder: %w", err)
+	}
+	out := net.H
+	if withHead {
+		out = net.Z
+	}
+	m, err := net.Compile(nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("compile inference network: %w", err)
+	}
+	defer m.Close()
+	d := out.Shape()[1]
+	feats := make([]float32, set.N*d)
+	err = forEachBatch(ctx, m, net.X, set, func(lo, hi int) {
+		copy(feats[lo*d:hi*d], out.Value().Data().([]float32)[:(hi-lo)*d])
+	})
+	return feats, d, err
+}
+
+// forEachBatch runs set through an inference machine evalBatch images at a
+// time (the last batch padded with zeros) and calls got for images [lo, hi)
+// while the outputs are live.
+func forEachBatch(ctx context.Context, m *nn.Machine, x *G.Node, set *data.Set, got func(lo, hi int)) error {
+	per := set.C * set.H * set.W
+	buf := make([]float32, evalBatch*per)
+	for lo := 0; lo < set.N; lo += evalBatch {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("evaluation stopped: %w", err)
+		}
+		hi := min(lo+evalBatch, set.N)
+		n := copy(buf, set.Images[lo*per:hi*per])
+		clear(buf[n:])
+		if err := m.Run(map[*G.Node][]float32{x: buf}); err != nil {
+			return fmt.Errorf("inference: %w", err)
+		}
+		got(lo, hi)
+		m.Reset()
+	}
+	return nil
+}
+
+// finetune trains encoder + linear classifier end-to-end on a stratified
+// label fraction (no regularisation, as the paper) and scores the
+// classifier on the test split.
+func (c *cell) finetune(ctx context.Context, st *nn.State, sub *data.Set, frac float64) (*Evaluation, error) {
+	start := time.Now()
+	c.hooks.phase(fmt.Sprintf("finetune %g", frac))
+	cfg := &c.cfg
+	tuned, err := c.trainClassifier(ctx, sub, st, cfg.FinetuneEpochs, "adam", cfg.FinetuneLR, "none", 0, 0,
+		fmt.Sprintf("finetune-%g", frac), "")
+	if err != nil {
+		return nil, fmt.Errorf("finetune %g: %w", frac, err)
+	}
+	pred, err := c.classify(ctx, tuned)
+	if err != nil {
+		return nil, err
+	}
+	return c.score("finetune", "h", frac, sub.N, pred, start)
+}
+
+// classify predicts the test split with a trained classifier state.
+func (c *cell) classify(ctx context.Context, st *nn.State) ([]int, error) {
+	set := c.test
+	classes := len(c.train.Classes)
+	net, err := nn.Build(c.cfg.arch(set.C, classes, false), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("build classifier: %w", err)
+	}
+	if err := net.SetState(st); err != nil {
+		return nil, fmt.Errorf("load classifier: %w", err)
+	}
+	m, err := net.Compile(nil)
+	if err != nil {
+		return nil, fmt.Errorf("compile classifier: %w", err)
+	}
+	defer m.Close()
+	pred := make([]int, set.N)
+	err = forEachBatch(ctx, m, net.X, set, func(lo, hi int) {
+		logits := net.Logits.Value().Data().([]float32)
+		for i := lo; i < hi; i++ {
+			row := logits[(i-lo)*classes : (i-lo+1)*classes]
+			best := 0
+			for k, v := range row {
+				if v > row[best] {
+					best = k
+				}
+			}
+			pred[i] = best
+		}
+	})
+	return pred, err
+}

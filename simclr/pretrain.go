@@ -1,0 +1,365 @@
+package simclr
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/simclr-ablate/simclr-ablate/simclr/augment"
+	"github.com/simclr-ablate/simclr-ablate/simclr/data"
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn"
+	"github.com/simclr-ablate/simclr-ablate/simclr/optim"
+)
+
+// arch is the network a config asks for; classes > 0 adds a classifier.
+func (c *Config) arch(inChannels, classes int, withHead bool) nn.Arch {
+	a := nn.Arch{
+		Encoder:    nn.EncoderSpec{Preset: c.Encoder, Width: c.Width, Blocks: c.Blocks, InChannels: inChannels},
+		Classes:    classes,
+		BNMomentum: c.BNMomentum,
+	}
+	if withHead {
+		a.Head = nn.HeadSpec{Kind: c.Head, Hidden: c.ProjHidden, Out: c.ProjDim}
+	}
+	return a
+}
+
+// augmentParams maps the config's view settings onto the augment package.
+func (c *Config) augmentParams() augment.Params {
+	p := augment.DefaultParams()
+	p.ColorStrength = c.ColorStrength
+	p.CropMinScale = c.CropMinScale
+	p.FlipProb = c.FlipProb
+	p.ColorProb = c.ColorProb
+	p.GrayProb = c.GrayProb
+	p.BlurProb = c.BlurProb
+	p.CutoutSize = c.CutoutSize
+	p.NoiseSigma = c.NoiseSigma
+	return p
+}
+
+// pipelines returns the two branches' view pipelines.
+func (c *Config) pipelines() (a, b *augment.Pipeline, err error) {
+	p := c.augmentParams()
+	if a, err = augment.NewPipeline(c.Augment, p); err != nil {
+		return nil, nil, fmt.Errorf("augment: %w", err)
+	}
+	b = a
+	if len(c.AugmentB) > 0 {
+		if b, err = augment.NewPipeline(c.AugmentB, p); err != nil {
+			return nil, nil, fmt.Errorf("augment_b: %w", err)
+		}
+	}
+	return a, b, nil
+}
+
+func newSolver(optimizer string, lr, momentum, weightDecay float64) (optim.Solver, error) {
+	switch optimizer {
+	case "sgd":
+		return optim.NewSGD(lr, momentum, weightDecay, nn.NoDecay), nil
+	case "lars":
+		return optim.NewLARS(lr, momentum, weightDecay, 0.001, nn.NoDecay), nil
+	case "adam":
+		return optim.NewAdam(lr, 0.9, 0.999, 1e-8, weightDecay, nn.NoDecay), nil
+	}
+	return nil, fmt.Errorf("unknown optimizer %q (valid: sgd, lars, adam)", optimizer)
+}
+
+// loaderWorkers is the number of goroutines producing views. Views cost
+// little next to a training step; two keep the trainer from waiting.
+func loaderWorkers() int { return min(2, runtime.GOMAXPROCS(0)) }
+
+// trainLoop is what pretraining and supervised training share: a network
+// compiled with its loss, a solver, a schedule, a view loader, and the
+// per-epoch checkpoint.
+type trainLoop struct {
+	c         *cell
+	net       *nn.Net
+	m         *nn.Machine
+	loss      *G.Node
+	solver    optim.Solver
+	loader    *augment.Loader
+	peakLR    float64
+	warmup    int
+	inputs    func(b *augment.Batch) map[*G.Node][]float32
+	afterStep func(acc *epochAcc) // reads extra values (similarities) before Reset
+	kind      string              // checkpoint kind: "simclr" or "supervised"
+}
+
+// epochAcc accumulates one epoch's statistics.
+type epochAcc struct {
+	steps             int
+	loss, acc, posCos float64
+}
+
+// run trains for c.cfg.Epochs epochs, resuming from a checkpoint when there
+// is one, and returns the trained state.
+func (t *trainLoop) run(ctx context.Context) (*nn.State, error) {
+	cfg := &t.c.cfg
+	hooks := t.c.hooks
+	steps := t.loader.StepsPerEpoch()
+	total := steps * cfg.Epochs
+	learn := t.m.Learnables()
+	vgs := G.NodesToValueGrads(learn)
+
+	first := 1
+	if hooks.Checkpoint != "" {
+		ck, err := loadCheckpoint(hooks.Checkpoint, cfg, t.kind)
+		if err != nil {
+			return nil, err
+		}
+		if ck != nil {
+			if err := t.net.SetState(ck.Model); err != nil {
+				return nil, fmt.Errorf("resume from checkpoint: %w", err)
+			}
+			if err := t.solver.SetState(ck.Optim); err != nil {
+				return nil, fmt.Errorf("resume from checkpoint: %w", err)
+			}
+			t.c.res.Epochs = ck.Epochs
+			first = ck.Epoch + 1
+			hooks.Logger.Info("resumed from checkpoint", "epoch", ck.Epoch, "dir", hooks.Checkpoint)
+		}
+	}
+
+	for epoch := first; epoch <= cfg.Epochs; epoch++ {
+		t.c.hooks.phase(fmt.Sprintf("%s epoch %d/%d", t.kind, epoch, cfg.Epochs))
+		start := time.Now()
+		var acc epochAcc
+		ectx, cancel := context.WithCancel(ctx)
+		var err error
+		for b := range t.loader.Epoch(ectx, epoch) {
+			if err == nil {
+				err = t.step(b, epoch, (epoch-1)*steps+b.Step, total, vgs, &acc)
+			}
+			b.Release()
+			if err != nil {
+				cancel()
+			}
+		}
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%s stopped in epoch %d: %w", t.kind, epoch, err)
+		}
+		if acc.steps != steps {
+			return nil, fmt.Errorf("%s epoch %d: loader produced %d of %d batches", t.kind, epoch, acc.steps, steps)
+		}
+		d := time.Since(start)
+		st := EpochStats{
+			Epoch:          epoch,
+			Epochs:         cfg.Epochs,
+			Steps:          acc.steps,
+			Loss:           acc.loss / float64(acc.steps),
+			LR:             t.solver.LR(),
+			ImagesPerSec:   float64(acc.steps*t.loader.Batch()*2) / d.Seconds(),
+			ContrastiveAcc: acc.acc / float64(acc.steps),
+			PositiveCos:    acc.posCos / float64(acc.steps),
+			Duration:       d,
+		}
+		t.c.res.Epochs = append(t.c.res.Epochs, st)
+		t.c.res.FinalLoss = st.Loss
+		if hooks.OnEpoch != nil {
+			hooks.OnEpoch(st)
+		}
+		hooks.Logger.Info("epoch", "kind", t.kind, "epoch", epoch, "loss", st.Loss, "lr", st.LR,
+			"images_per_s", math.Round(st.ImagesPerSec), "contrastive_acc", st.ContrastiveAcc, "positive_cos", st.PositiveCos)
+		if hooks.Checkpoint != "" {
+			state, err := t.net.State()
+			if err != nil {
+				return nil, err
+			}
+			ck := &checkpoint{Kind: t.kind, ConfigHash: cfg.Hash(), Seed: cfg.Seed, Epoch: epoch,
+				Model: state, Optim: t.solver.State(), Epochs: t.c.res.Epochs}
+			if err := saveCheckpoint(hooks.Checkpoint, ck); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(t.c.res.Epochs) > 0 {
+		t.c.res.FinalLoss = t.c.res.Epochs[len(t.c.res.Epochs)-1].Loss
+	}
+	return t.net.State()
+}
+
+// step runs one forward/backward pass and one solver step.
+func (t *trainLoop) step(b *augment.Batch, epoch, globalStep, total int, vgs []G.ValueGrad, acc *epochAcc) error {
+	t.solver.SetLR(optim.CosineWithWarmup(t.peakLR, t.warmup, total, globalStep))
+	if err := t.m.Run(t.inputs(b)); err != nil {
+		return fmt.Errorf("epoch %d step %d: %w", epoch, b.Step+1, err)
+	}
+	loss := float64(scalar(t.loss))
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		t.m.Reset()
+		return &DivergedError{Epoch: epoch, Step: b.Step + 1, Loss: loss}
+	}
+	if t.afterStep != nil {
+		t.afterStep(acc)
+	}
+	if err := t.solver.Step(vgs); err != nil {
+		return fmt.Errorf("epoch %d step %d: solver: %w", epoch, b.Step+1, err)
+	}
+	t.m.Reset()
+	acc.steps++
+	acc.loss += loss
+	if t.c.hooks.OnStep != nil {
+		t.c.hooks.OnStep(StepStats{Epoch: epoch, Step: b.Step + 1, StepsPerEpoch: t.loader.StepsPerEpoch(), Loss: loss})
+	}
+	return nil
+}
+
+func scalar(n *G.Node) float32 {
+	switch v := n.Value().Data().(type) {
+	case float32:
+		return v
+	case []float32:
+		return v[0]
+	}
+	return float32(math.NaN())
+}
+
+// pretrain runs SimCLR on the pretraining subset.
+func (c *cell) pretrain(ctx context.Context) (*nn.State, error) {
+	cfg := &c.cfg
+	set := data.RandomSubset(c.train, cfg.PretrainSubset, cfg.Seed)
+	n := cfg.BatchSize
+	if set.N < n {
+		return nil, fmt.Errorf("batch_size %d exceeds the %d pretraining images", n, set.N)
+	}
+	a, b, err := cfg.pipelines()
+	if err != nil {
+		return nil, err
+	}
+	loader := augment.NewLoader(set.Images, set.N, set.C, set.H, set.W, a, b, n, cfg.Seed, loaderWorkers())
+	net, err := nn.Build(cfg.arch(set.C, 0, true), 2*n, set.C, set.H, set.W, true, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	loss, sim, err := nn.NTXent(net.Z, n, cfg.Temperature)
+	if err != nil {
+		return nil, fmt.Errorf("build loss: %w", err)
+	}
+	m, err := net.Compile(loss)
+	if err != nil {
+		return nil, fmt.Errorf("compile network: %w", err)
+	}
+	defer m.Close()
+	peak, err := optim.ScaleLR(cfg.LR, cfg.LRScaling, n)
+	if err != nil {
+		return nil, err
+	}
+	solver, err := newSolver(cfg.Optimizer, peak, cfg.Momentum, cfg.WeightDecay)
+	if err != nil {
+		return nil, err
+	}
+	t := &trainLoop{
+		c: c, net: net, m: m, loss: loss, solver: solver, loader: loader,
+		peakLR: peak, warmup: cfg.WarmupEpochs * loader.StepsPerEpoch(), kind: "simclr",
+		inputs: func(b *augment.Batch) map[*G.Node][]float32 { return map[*G.Node][]float32{net.X: b.X} },
+		afterStep: func(acc *epochAcc) {
+			top1, pos := nn.ContrastiveStats(sim.Value().Data().([]float32), n)
+			acc.acc += top1
+			acc.posCos += pos
+		},
+	}
+	return t.run(ctx)
+}
+
+// supervised trains the same encoder end-to-end with labels on the same
+// pretraining images (both views of each image are labelled examples), the
+// upper-bound baseline.
+func (c *cell) supervised(ctx context.Context) (*nn.State, error) {
+	cfg := &c.cfg
+	set := data.RandomSubset(c.train, cfg.PretrainSubset, cfg.Seed)
+	st, err := c.trainClassifier(ctx, set, nil, cfg.Epochs, cfg.Optimizer, cfg.LR, cfg.LRScaling,
+		cfg.WarmupEpochs, cfg.WeightDecay, "supervised", c.hooks.Checkpoint)
+	return st, err
+}
+
+// trainClassifier trains encoder + linear classifier with softmax
+// cross-entropy on set, starting from init (nil = random initialisation).
+func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.State, epochs int,
+	optimizer string, lr float64, scaling string, warmupEpochs int, wd float64, kind, ckdir string) (*nn.State, error) {
+	cfg := &c.cfg
+	n := min(cfg.BatchSize, set.N)
+	var a, b *augment.Pipeline
+	var err error
+	if kind == "supervised" {
+		a, b, err = cfg.pipelines()
+	} else {
+		// Fine-tuning: horizontal flips only (the paper fine-tunes with crop
+		// and flip; at 28 px the 0.08 crop would destroy the few labels).
+		a, err = augment.NewPipeline([]string{"flip"}, cfg.augmentParams())
+		b = a
+	}
+	if err != nil {
+		return nil, err
+	}
+	loader := augment.NewLoader(set.Images, set.N, set.C, set.H, set.W, a, b, n, cfg.Seed, loaderWorkers())
+	classes := len(c.train.Classes)
+	net, err := nn.Build(cfg.arch(set.C, classes, false), 2*n, set.C, set.H, set.W, true, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	if init != nil {
+		if err := net.SetState(init); err != nil {
+			return nil, fmt.Errorf("load pretrained encoder: %w", err)
+		}
+	}
+	onehot := G.NewMatrix(net.G, tensor.Float32, G.WithShape(2*n, classes), G.WithName("onehot"))
+	loss, err := nn.SoftmaxCrossEntropy(net.Logits, onehot)
+	if err != nil {
+		return nil, fmt.Errorf("build loss: %w", err)
+	}
+	m, err := net.Compile(loss)
+	if err != nil {
+		return nil, fmt.Errorf("compile network: %w", err)
+	}
+	defer m.Close()
+	peak, err := optim.ScaleLR(lr, scaling, n)
+	if err != nil {
+		return nil, err
+	}
+	solver, err := newSolver(optimizer, peak, cfg.Momentum, wd)
+	if err != nil {
+		return nil, err
+	}
+	oh := make([]float32, 2*n*classes)
+	sub := *c
+	sub.cfg.Epochs = epochs
+	sub.hooks.Checkpoint = ckdir
+	if kind != "supervised" {
+		sub.hooks.OnEpoch, sub.hooks.OnStep = nil, nil
+	}
+	t := &trainLoop{
+		c: &sub, net: net, m: m, loss: loss, solver: solver, loader: loader,
+		peakLR: peak, warmup: warmupEpochs * loader.StepsPerEpoch(), kind: kind,
+		inputs: func(bt *augment.Batch) map[*G.Node][]float32 {
+			clear(oh)
+			for r := 0; r < 2*n; r++ {
+				oh[r*classes+set.Labels[bt.Index[r%n]]] = 1
+			}
+			return map[*G.Node][]float32{net.X: bt.X, onehot: oh}
+		},
+	}
+	st, err := t.run(ctx)
+	if kind == "supervised" {
+		c.res.Epochs, c.res.FinalLoss = sub.res.Epochs, sub.res.FinalLoss
+	}
+	return st, err
+}
+
+// randomInit is the untrained encoder with its random initialisation.
+func (c *cell) randomInit() (*nn.State, error) {
+	net, err := nn.Build(c.cfg.arch(c.train.C, 0, true), 2, c.train.C, c.train.H, c.train.W, false, c.cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	return net.State()
+}

@@ -1,0 +1,96 @@
+package simclr
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/simclr-ablate/simclr-ablate/simclr/data"
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn"
+)
+
+// dataSeed fixes dataset generation (synthetic images, the colours of
+// fashion-mnist-color) and held-out splits, so every cell of a grid, whatever
+// its seed, sees the same images and is scored on the same test set. The
+// cell's Seed drives everything else: subsets, initialisation, views.
+const dataSeed = 1
+
+// Run pretrains (or trains a baseline) and evaluates one cell.
+//
+// Cancelling ctx stops training within one step; the error wraps
+// ctx.Err() and the last epoch checkpoint (if Hooks.Checkpoint is set) stays
+// on disk so a later Run resumes from it. A non-finite loss returns a
+// *DivergedError (errors.Is(err, ErrNaNLoss)).
+func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid config: %w", err)
+	}
+	if hooks.Logger == nil {
+		hooks.Logger = slog.New(slog.DiscardHandler)
+	}
+	hooks.phase("load data")
+	train, test, err := data.Load(data.Spec{
+		Name:      cfg.Dataset,
+		Path:      cfg.Path,
+		TestPath:  cfg.TestPath,
+		ImageSize: cfg.ImageSize,
+		Size:      cfg.SyntheticSize,
+		Seed:      dataSeed,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load dataset %s: %w", cfg.Dataset, err)
+	}
+	if cfg.TestSubset > 0 && cfg.TestSubset < test.N {
+		test = data.RandomSubset(test, cfg.TestSubset, dataSeed)
+	}
+	c := &cell{cfg: cfg, hooks: hooks, train: train, test: test}
+	c.res.DatasetChecksum = checksum(train, test)
+
+	start := time.Now()
+	var enc *nn.State
+	switch cfg.Method {
+	case MethodSimCLR:
+		enc, err = c.pretrain(ctx)
+	case MethodSupervised:
+		enc, err = c.supervised(ctx)
+	case MethodRandomInit:
+		enc, err = c.randomInit()
+	case MethodRawPixels:
+		enc = nil
+	}
+	if err != nil {
+		return &c.res, err
+	}
+	c.res.PretrainTime = time.Since(start)
+
+	start = time.Now()
+	if err := c.evaluate(ctx, enc); err != nil {
+		return &c.res, err
+	}
+	c.res.EvalTime = time.Since(start)
+	if hooks.Checkpoint != "" {
+		if err := removeCheckpoint(hooks.Checkpoint); err != nil {
+			hooks.Logger.Warn("remove checkpoint", "dir", hooks.Checkpoint, "err", err)
+		}
+	}
+	return &c.res, nil
+}
+
+// cell is the state of one Run.
+type cell struct {
+	cfg         Config
+	hooks       Hooks
+	train, test *data.Set
+	res         Result
+}
+
+func (h Hooks) phase(p string) {
+	if h.OnPhase != nil {
+		h.OnPhase(p)
+	}
+}
+
+func checksum(train, test *data.Set) string {
+	return train.Checksum()[:16] + test.Checksum()[:16]
+}
