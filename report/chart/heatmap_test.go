@@ -1,0 +1,117 @@
+package chart
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// checkPNG decodes b and checks its size and that at least minFrac of
+// the pixels are not white. It saves the image under $CHART_OUT when set,
+// for looking at.
+func checkPNG(t *testing.T, name string, b []byte, minFrac float64) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: png.Decode = %v", name, err)
+	}
+	if got := img.Bounds().Size(); got != (image.Point{X: Width, Y: Height}) {
+		t.Errorf("%s: size = %v, want %dx%d", name, got, Width, Height)
+	}
+	if frac := inkFraction(img); frac < minFrac {
+		t.Errorf("%s: %.4f of the pixels are not white, want at least %.4f", name, frac, minFrac)
+	}
+	if dir := os.Getenv("CHART_OUT"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func inkFraction(img image.Image) float64 {
+	b := img.Bounds()
+	ink := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r < 0xf000 || g < 0xf000 || bl < 0xf000 {
+				ink++
+			}
+		}
+	}
+	return float64(ink) / float64(b.Dx()*b.Dy())
+}
+
+func pairwiseHeatmap() *Heatmap {
+	nan := math.NaN()
+	return &Heatmap{
+		Title:   "Linear evaluation F1 by pair of transformations (Figure 5)",
+		XLabel:  "second transformation",
+		YLabel:  "first transformation",
+		Columns: []string{"crop", "color", "blur"},
+		Rows:    []string{"crop", "color", "blur"},
+		Values: [][]float64{
+			{0.61, 0.81, 0.66},
+			{0.79, 0.52, nan},
+			{0.64, 0.70, 0.31},
+		},
+		Extra:      &Column{Name: "row mean", Values: []float64{0.693, 0.655, 0.55}},
+		ScaleLabel: "macro F1 (0–1)",
+	}
+}
+
+func TestHeatmapPNG(t *testing.T) {
+	b, err := pairwiseHeatmap().PNG()
+	if err != nil {
+		t.Fatalf("Heatmap.PNG() = %v", err)
+	}
+	checkPNG(t, "heatmap", b, 0.3)
+
+	// A 10-class confusion matrix with long names (rotated labels).
+	classes := []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+	vals := make([][]float64, 10)
+	for i := range vals {
+		vals[i] = make([]float64, 10)
+		for j := range vals[i] {
+			vals[i][j] = 0.01 * float64((i*7+j*3)%5)
+		}
+		vals[i][i] = 0.8
+	}
+	cm := &Heatmap{Title: "Confusion matrix", XLabel: "predicted class", YLabel: "true class",
+		Columns: classes, Rows: classes, Values: vals, Format: "%.2f", Min: 0, Max: 1, ScaleLabel: "fraction of the true class"}
+	b, err = cm.PNG()
+	if err != nil {
+		t.Fatalf("confusion Heatmap.PNG() = %v", err)
+	}
+	checkPNG(t, "confusion", b, 0.3)
+}
+
+func TestHeatmapErrors(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name string
+		h    Heatmap
+	}{
+		{"no rows", Heatmap{Columns: []string{"a"}}},
+		{"ragged", Heatmap{Columns: []string{"a", "b"}, Rows: []string{"x"}, Values: [][]float64{{1}}}},
+		{"rows mismatch", Heatmap{Columns: []string{"a"}, Rows: []string{"x", "y"}, Values: [][]float64{{1}}}},
+		{"all NaN", Heatmap{Columns: []string{"a"}, Rows: []string{"x"}, Values: [][]float64{{nan}}}},
+		{"extra mismatch", Heatmap{Columns: []string{"a"}, Rows: []string{"x"}, Values: [][]float64{{1}}, Extra: &Column{Values: []float64{1, 2}}}},
+	}
+	for _, tt := range tests {
+		if _, err := tt.h.PNG(); err == nil {
+			t.Errorf("Heatmap{%s}.PNG() = nil error, want an error", tt.name)
+		}
+	}
+	// One cell, a flat range: drawn, not an error.
+	one := Heatmap{Title: "one", Columns: []string{"a"}, Rows: []string{"x"}, Values: [][]float64{{0.5}}}
+	b, err := one.PNG()
+	if err != nil {
+		t.Fatalf("Heatmap{one cell}.PNG() = %v", err)
+	}
+	checkPNG(t, "heatmap-one", b, 0.2)
+}

@@ -1,0 +1,28 @@
+// Command report turns results.db into what a researcher reads.
+//
+//	report build [--db results/results.db] [--out results/] [--experiment NAME ...]
+//	report query 'SQL' [--db results/results.db] [--format table|csv|json]
+//
+// build writes report.md and the PNG figures it links to into --out: per
+// experiment the seed document's F1 table, the SimCLR paper's figures
+// redrawn from the runs (Figure 5's pairwise heat map, projection heads,
+// Figure 9's batch size × epochs lines), pretraining curves, the best
+// cell's confusion matrix and the runs that did not finish; at the top,
+// provenance, how to read the statistics and a verdict on each of the
+// paper's three findings (see package report/document). The files are
+// written into a temporary directory inside --out and renamed into place
+// only when all of them are complete, so a failure leaves no partial file.
+//
+// query runs one read-only SQL statement (store.Query: anything that
+// would write, ATTACH, PRAGMA or several statements is refused and the
+// database is unchanged) on a database opened read-only.
+//
+// Exit codes: 0 success; 2 bad input (bad flags or arguments, a missing
+// database, a schema this build does not know, an unknown experiment, a
+// database without runs, refused or invalid SQL); 1 any other failure
+// (including a database whose runs all failed).
+//
+// main.go only parses the command line, sets up signal handling and maps
+// errors to exit codes; each subcommand lives in its own file and is
+// driven in-process by the tests through Main.
+package main
