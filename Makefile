@@ -13,7 +13,7 @@ export CGO_ENABLED := 1
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./runner ./report
+	$(GO) build -buildvcs=auto -o $(BIN)/ ./runner ./report
 
 test:
 	$(GO) vet ./...
@@ -46,7 +46,7 @@ data-cifar10:
 	@echo "cifar10: set dataset = \"cifar10\" and path = \"data/cifar-10-batches-bin\""
 
 run: data build
-	$(BIN)/runner run experiments/smoke.toml --db $(DB)
+	$(BIN)/runner run experiments/smoke.toml --db results/smoke.db
 	$(BIN)/runner run $(GRID) --db $(DB)
 	$(BIN)/report build --db $(DB) --out results/
 

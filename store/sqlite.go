@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
 //go:embed migration/*.sql
@@ -90,16 +90,36 @@ func Open(path string) (*DB, error) {
 		}
 	}
 	dsn := fileURI(path) + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate"
-	sdb, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	db := newDB(sdb, path, false)
-	if err := db.migrate(context.Background()); err != nil {
+	// Several processes opening a new file at once can see SQLITE_BUSY
+	// without SQLite's busy handler being consulted (switching the file to
+	// WAL, WAL recovery): retry the open for up to openRetryFor.
+	deadline := time.Now().Add(openRetryFor)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		sdb, err := sql.Open("sqlite3", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		db := newDB(sdb, path, false)
+		err = db.migrate(context.Background())
+		if err == nil {
+			return db, nil
+		}
 		sdb.Close()
-		return nil, err
+		if !isBusy(err) || time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(wait)
 	}
-	return db, nil
+}
+
+// openRetryFor bounds how long Open retries a database another process
+// holds locked while creating or migrating it.
+const openRetryFor = 30 * time.Second
+
+// isBusy reports whether err is SQLite's "database is locked" or "busy".
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
 // OpenReadOnly opens an existing results database for reading only (SQLite

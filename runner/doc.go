@@ -1,0 +1,54 @@
+// Command runner runs SimCLR ablation grids and records every run in a
+// SQLite results database (package store).
+//
+// Usage:
+//
+//	runner run FILE.toml [--db results/results.db] [-j N] [--set key=value ...]
+//	                     [--retry-failed] [--force] [--dry-run] [--max-cells N]
+//	                     [--stale-after 2m] [--progress auto|bars|log]
+//	runner plan FILE.toml [--db FILE] [--set key=value ...] [-j N]
+//	runner ls [--experiment NAME] [--status S] [--where 'EXPR'] [-n N]
+//	runner show RUN_ID
+//	runner export [--experiment NAME] --format csv|json|md
+//
+// Flags may follow the positional argument; "runner CMD -h" prints a
+// command's usage and exits 0. The stdlib flag package stops at the first
+// non-flag argument, so parseArgs resumes parsing after each positional
+// one; no CLI library is needed for five commands with a handful of flags.
+//
+// Exit status: 0 success; 1 when a cell failed (after the others were
+// run) or on a database error; 2 on bad input (usage errors, grid errors
+// from package grid, a missing file, a bad --where); 130 when interrupted
+// by SIGINT or SIGTERM.
+//
+// # run
+//
+// run reads and validates the whole grid (package grid) before it opens
+// the database for writing, so bad input writes nothing, not even the
+// database file. Then, for each cell in grid order, with -j workers: Claim
+// (the store decides skip, retry, force and stale takeover), simclr.Run
+// with a per-epoch checkpoint in <db dir>/checkpoints/<experiment>/<config
+// hash>-s<seed>, a heartbeat every --stale-after/4 (a lost claim stops the
+// cell), each epoch recorded as it ends (store.RecordSteps,
+// store.RecordEpoch), and the outcome: Finish, or MarkFailed with status
+// interrupted (context cancelled; checkpoint kept) or failed (error text;
+// checkpoint removed so a retry starts afresh). Cell tags (pairwise
+// pair_first, pair_second) are stored as params rows (store.SetTags).
+// Provenance (git commit and dirty flag, Go version, GOMAXPROCS, host, pid)
+// is recorded with every attempt. A summary with the counts, the failures
+// and the wall time goes to stdout at the end.
+//
+// Progress goes to stderr: on a terminal, live bars (github.com/vbauerster/mpb)
+// for the grid and each running cell; otherwise log/slog text lines, one
+// per cell start, epoch and end.
+//
+// # plan, ls, show, export
+//
+// plan prints grid.WritePlan's table plus each cell's status, run id and
+// estimated time from the database (opened read-only, never created).
+// ls, show and export read the database read-only through
+// store.ListRuns, store.GetRun and store.ExportRuns.
+//
+// Main runs the program with its own stdout and stderr, so tests drive it
+// in-process; the subprocess tests build the binary once.
+package main

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "results.db")
+	// A database with one finished run, for the read commands.
+	mustRun(t, 0, "run", "testdata/tiny.toml", "--db", db, "--set", "epochs=1", "--set", "linear_epochs=5")
+	missing := filepath.Join(dir, "missing.db")
+
+	tests := []struct {
+		args []string
+		code int
+		out  string // a fragment of stdout (code 0) or stderr
+	}{
+		{nil, 2, "no command given"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"-h"}, 0, "Commands:"},
+		{[]string{"help"}, 0, "Commands:"},
+		{[]string{"help", "ls"}, 0, "Usage: runner ls"},
+		{[]string{"run", "-h"}, 0, "Usage: runner run FILE.toml"},
+		{[]string{"run", "testdata/tiny.toml", "--help"}, 0, "--retry-failed"},
+		{[]string{"plan", "-h"}, 0, "Usage: runner plan FILE.toml"},
+		{[]string{"ls", "-h"}, 0, "Usage: runner ls"},
+		{[]string{"show", "-h"}, 0, "Usage: runner show RUN_ID"},
+		{[]string{"export", "-h"}, 0, "Usage: runner export"},
+		{[]string{"run"}, 2, "want one grid file, got 0"},
+		{[]string{"run", "a.toml", "b.toml"}, 2, "want one grid file, got 2"},
+		{[]string{"run", "testdata/tiny.toml", "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"run", "testdata/tiny.toml", "-j", "0", "--db", missing}, 2, "-j 0"},
+		{[]string{"run", "testdata/tiny.toml", "-j", "two"}, 2, `invalid value "two" for flag -j`},
+		{[]string{"run", "testdata/tiny.toml", "--progress", "fancy", "--db", missing}, 2, "--progress"},
+		{[]string{"run", "testdata/tiny.toml", "--stale-after", "1ms", "--db", missing}, 2, "--stale-after"},
+		{[]string{"run", "testdata/nope.toml", "--db", missing}, 2, "testdata/nope.toml"},
+		{[]string{"run", "testdata/tiny.toml", "--db", dir}, 2, "is a directory"},
+		{[]string{"run", "testdata/tiny.toml", "--set", "augment=[colour]", "--db", missing}, 2, `--set augment=[colour]: augment: unknown transform "colour"`},
+		{[]string{"run", "testdata/tiny.toml", "--set", "epochs=-1", "--db", missing}, 2, "must be >= 0, got -1"},
+		{[]string{"run", "testdata/tiny.toml", "--set", "augmnet=[crop]", "--db", missing}, 2, "augmnet"},
+		{[]string{"run", "testdata/plan.toml", "--max-cells", "3", "--db", missing}, 2, "over the limit of 3"},
+		{[]string{"plan", "testdata/tiny.toml", "extra"}, 2, "want one grid file, got 2"},
+		{[]string{"ls", "--db", missing}, 2, "no such results database"},
+		{[]string{"ls", "--db", db, "--status", "done"}, 2, `--status "done": unknown status`},
+		{[]string{"ls", "--db", db, "--where", "colour = 'red'"}, 2, "colour"},
+		{[]string{"ls", "--db", db, "--where", "head = "}, 2, "--where"},
+		{[]string{"ls", "--db", db, "--experiment", "nope"}, 2, `experiment "nope"`},
+		{[]string{"ls", "--db", db, "stray"}, 2, `unexpected argument "stray"`},
+		{[]string{"show", "--db", db}, 2, "want one run id"},
+		{[]string{"show", "abc", "--db", db}, 2, `"abc" is not a run id`},
+		{[]string{"show", "999", "--db", db}, 2, "not found"},
+		{[]string{"show", "1", "--db", missing}, 2, "no such results database"},
+		{[]string{"export", "--db", db, "--format", "xml"}, 2, `--format "xml": unknown format`},
+		{[]string{"export", "--db", db, "--experiment", "nope"}, 2, `experiment "nope"`},
+		{[]string{"ls", "--db", db}, 0, "crop+color"},
+		{[]string{"show", "1", "--db", db}, 0, "run 1: tiny / crop+color"},
+		{[]string{"export", "--db", db, "--format", "md"}, 0, "| run_id |"},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := runMain(t, tt.args...)
+		where := stderr
+		if code == 0 {
+			where = stdout
+		}
+		if code != tt.code || !strings.Contains(where, tt.out) {
+			t.Errorf("runner %s = exit %d, want %d with %q in\nstdout: %s\nstderr: %s",
+				strings.Join(tt.args, " "), code, tt.code, tt.out, stdout, stderr)
+		}
+		if msg := strings.TrimSpace(stderr); code == 2 && (strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "runner: ")) {
+			t.Errorf("runner %s: stderr = %q, want one line starting \"runner: \"", strings.Join(tt.args, " "), stderr)
+		}
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a command that failed on bad input created %s (stat: %v)", missing, err)
+	}
+}
+
+// TestBadGridFiles runs every malformed grid of runner/grid's testdata:
+// exit status 2, a one-line error naming the file, and no database
+// created, not even its directory.
+func TestBadGridFiles(t *testing.T) {
+	files, err := filepath.Glob("grid/testdata/bad/*.toml")
+	if err != nil || len(files) < 25 {
+		t.Fatalf("Glob(grid/testdata/bad/*.toml) = %d files, %v; want at least 25", len(files), err)
+	}
+	dir := t.TempDir()
+	for _, f := range files {
+		db := filepath.Join(dir, strings.TrimSuffix(filepath.Base(f), ".toml"), "results.db")
+		for _, cmd := range []string{"run", "plan"} {
+			code, stdout, stderr := runMain(t, cmd, f, "--db", db)
+			msg := strings.TrimSpace(stderr)
+			if code != 2 || !strings.HasPrefix(msg, "runner: "+f) || strings.Contains(msg, "\n") || stdout != "" {
+				t.Errorf("runner %s %s = exit %d, stderr %q, stdout %q; want exit 2 and one line starting %q",
+					cmd, f, code, msg, stdout, "runner: "+f)
+			}
+		}
+		if _, err := os.Stat(filepath.Dir(db)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("runner run %s created %s (stat: %v), want nothing written", f, filepath.Dir(db), err)
+		}
+	}
+}
+
+// TestBadGridLeavesDBUntouched: a bad grid run against an existing
+// database writes nothing to it (no experiment row).
+func TestBadGridLeavesDBUntouched(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "results.db")
+	mustRun(t, 0, "run", "testdata/tiny.toml", "--db", db, "--set", "epochs=1", "--set", "linear_epochs=5")
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"grid/testdata/bad/unknown_transform_grid.toml", "grid/testdata/bad/duplicate_key.toml"} {
+		mustRun(t, 2, "run", f, "--db", db)
+	}
+	after, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(before, after) {
+		t.Errorf("running bad grids changed %s", db)
+	}
+	if n := sqlCount(t, db, "SELECT count(*) FROM experiments"); n != 1 {
+		t.Errorf("experiments after bad grids = %d, want 1", n)
+	}
+}
+
+func TestParseArgsInterleaved(t *testing.T) {
+	tests := []struct {
+		args []string
+		pos  []string
+		sets []string
+		j    int
+	}{
+		{[]string{"x.toml"}, []string{"x.toml"}, nil, 1},
+		{[]string{"x.toml", "--set", "epochs=1", "-j", "2"}, []string{"x.toml"}, []string{"epochs=1"}, 2},
+		{[]string{"--set", "a=1", "x.toml", "--set=b=2"}, []string{"x.toml"}, []string{"a=1", "b=2"}, 1},
+		{[]string{"-j", "3", "x.toml", "y.toml"}, []string{"x.toml", "y.toml"}, nil, 3},
+		{[]string{"x.toml", "--", "-j", "4"}, []string{"x.toml", "-j", "4"}, nil, 1},
+	}
+	for _, tt := range tests {
+		fs := newFlagSet("run")
+		var sets stringList
+		fs.Var(&sets, "set", "")
+		j := fs.Int("j", 1, "")
+		pos, err := parseArgs(fs, tt.args)
+		if err != nil || !slices.Equal(pos, tt.pos) || !slices.Equal(sets, tt.sets) || *j != tt.j {
+			t.Errorf("parseArgs(%q) = %q, %v (set %q, j %d), want %q (set %q, j %d)", tt.args, pos, err, sets, *j, tt.pos, tt.sets, tt.j)
+		}
+	}
+}
