@@ -27,12 +27,30 @@
 // transpose of PyTorch's) with biases [1, out]; BN γ and β are [1, C, 1, 1].
 // NoDecay tells which are excluded from weight decay and LARS adaptation.
 //
+// The hot layers are custom gorgonia ops (Op + SDOp, each gradient an op
+// of its own) that write into buffers kept across runs instead of
+// gorgonia's per-run allocations (issue 5):
+//   - conv.go: convolution as im2col + one GEMM per image, the batch split
+//     between GOMAXPROCS workers; stride-1 convolutions use a padded-width
+//     layout (one contiguous copy per im2col row) and compute ∂x as the
+//     convolution of dy with the flipped weights. GEMM is gonum's pure-Go
+//     BLAS, or OpenBLAS with the openblas build tag (blas_openblas.go:
+//     CGO_LDFLAGS=-lopenblas, Debian's libopenblas-dev,
+//     OPENBLAS_NUM_THREADS=1).
+//   - bn.go: BatchNorm2d, optionally fused with the ReLU after it, taking
+//     its batch statistics from the convolution before it when there is
+//     one; relu.go: ReLU and the residual add + ReLU fused.
+//
+// The layer outputs are the ops' own buffers: a node's value is valid until
+// the next Run, like every gorgonia register (see the last trap below).
+//
 // The gorgonia v0.9.18 traps handled here, each with a test that fails if
 // the handling is removed:
-//   - BatchNorm: γ/β of shape (1, C, 1, 1) (nil ones are broken, issue
-//     #408); PyTorch momentum semantics (0.1); running statistics start at
-//     mean 0 / variance 1, survive every Compile (making a training machine
-//     wipes them) and travel in State; inference uses a separate net.
+//   - BatchNorm (our bnOp, replacing gorgonia's BatchNormOp): γ/β of shape
+//     (1, C, 1, 1) (gorgonia's nil ones are broken, issue #408); PyTorch
+//     momentum semantics (0.1); running statistics start at mean 0 /
+//     variance 1, survive every Compile and travel in State; inference
+//     uses a separate net.
 //   - Global average pooling reduces the last axis of a reshape; reductions
 //     over middle axes of 4-D tensors are wrong.
 //   - Losses use no SoftMax/LogSoftMax and no −Inf: a stop-gradient row

@@ -9,9 +9,9 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// This file is the one place where each layer kind becomes gorgonia nodes.
-// Replacing conv or BatchNorm by a custom gorgonia op (Op + SDOp writing
-// into preallocated buffers) is a change to conv2d or batchNorm alone.
+// This file is the one place where each layer kind becomes gorgonia nodes:
+// conv2d, batchNorm and relu are the custom ops of conv.go, bn.go and
+// relu.go, which write into buffers kept across runs.
 
 // builder creates the parameters and layers of one Net.
 type builder struct {
@@ -20,6 +20,10 @@ type builder struct {
 	dt       tensor.Dtype
 	rng      *rand.Rand
 	momentum float64
+	// fuseStats lets a batch norm take its batch statistics from the
+	// convolution before it (Build sets it; layer tests leave it off, so
+	// that they check both ways).
+	fuseStats bool
 }
 
 // param creates a learnable [shape] node named name with the given values,
@@ -38,6 +42,16 @@ func (b *builder) param(name string, shape []int, vals []float64) *gorgonia.Node
 		gorgonia.WithName(name), gorgonia.WithValue(t))
 	b.net.params = append(b.net.params, param{name: name, node: n})
 	return n
+}
+
+// isParam reports whether x is one of the net's parameters.
+func (b *builder) isParam(x *gorgonia.Node) bool {
+	for _, p := range b.net.params {
+		if p.node == x {
+			return true
+		}
+	}
+	return false
 }
 
 // kaimingNormal returns n draws of N(0, 2/fanOut): torchvision ResNet's
@@ -75,49 +89,67 @@ func filled(n int, x float64) []float64 {
 func (b *builder) conv2d(name string, x *gorgonia.Node, out, k, stride, pad int) (*gorgonia.Node, error) {
 	in := x.Shape()[1]
 	w := b.param(name+".w", []int{out, in, k, k}, b.kaimingNormal(out*in*k*k, out*k*k))
-	y, err := gorgonia.Conv2d(x, w, tensor.Shape{k, k}, []int{pad, pad}, []int{stride, stride}, []int{1, 1})
+	// A leaf that is not a parameter (the network input) needs no gradient.
+	noGradX := x.Op() == nil && !b.isParam(x)
+	y, err := conv2dNode(x, w, stride, pad, noGradX)
 	if err != nil {
 		return nil, fmt.Errorf("nn: %s: conv2d of %v: %w", name, x.Shape(), err)
 	}
 	return y, nil
 }
 
-// batchNorm is BatchNorm2d over the channels of x [B, C, H, W]: in
+// batchNorm is BatchNorm2d over the channels of x [B, C, H, W] (bnOp): in
 // training mode y = γ·(x − μ_B)/√(σ²_B + ε) + β with the biased batch
 // variance, and the running statistics move by the momentum (the running
 // variance with the unbiased batch variance, as PyTorch); in inference mode
 // μ and σ² are the running statistics. γ (name+".gamma", ones) and β
-// (name+".beta", zeros) have shape (1, C, 1, 1): gorgonia's nil scale/bias
-// would make full-shape random ones (gorgonia issue #408).
+// (name+".beta", zeros) have shape (1, C, 1, 1); the running statistics
+// start at PyTorch's 0 and 1.
 func (b *builder) batchNorm(name string, x *gorgonia.Node) (*gorgonia.Node, error) {
+	return b.batchNormAct(name, x, false)
+}
+
+// batchNormReLU is ReLU(batchNorm(x)), fused into one op.
+func (b *builder) batchNormReLU(name string, x *gorgonia.Node) (*gorgonia.Node, error) {
+	return b.batchNormAct(name, x, true)
+}
+
+func (b *builder) batchNormAct(name string, x *gorgonia.Node, relu bool) (*gorgonia.Node, error) {
 	c := x.Shape()[1]
 	gamma := b.param(name+".gamma", []int{1, c, 1, 1}, filled(c, 1))
 	beta := b.param(name+".beta", []int{1, c, 1, 1}, filled(c, 0))
-	y, _, _, op, err := gorgonia.BatchNorm(x, gamma, beta, b.momentum, bnEpsilon)
+	op, err := newBNOp(x.Shape(), x.Dtype(), b.momentum, bnEpsilon)
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", name, err)
+	}
+	op.relu = relu
+	if conv, ok := x.Op().(*convOp); ok && b.fuseStats {
+		// x is a convolution's output: let the convolution sum its
+		// channels while they are in cache.
+		conv.sums = true
+		op.src = conv
+	}
+	y, err := gorgonia.ApplyOp(op, x, gamma, beta)
 	if err != nil {
 		return nil, fmt.Errorf("nn: %s: batch norm of %v: %w", name, x.Shape(), err)
-	}
-	// A fresh op has running variance 0 (gorgonia only sets 1 when a
-	// training machine is made); start from PyTorch's 0 and 1.
-	if err := setRunning(op, filled(c, 0), filled(c, 1)); err != nil {
-		return nil, fmt.Errorf("nn: %s: %w", name, err)
 	}
 	b.net.bns = append(b.net.bns, bnLayer{name: name, op: op, channels: c})
 	return y, nil
 }
 
-// relu is max(x, 0) elementwise.
+// relu is max(x, 0) elementwise (reluOp).
 func (b *builder) relu(x *gorgonia.Node) (*gorgonia.Node, error) {
-	y, err := gorgonia.Rectify(x)
+	y, err := reluNode(x)
 	if err != nil {
 		return nil, fmt.Errorf("nn: relu of %v: %w", x.Shape(), err)
 	}
 	return y, nil
 }
 
-// add is the elementwise sum of two nodes of one shape (the residual).
-func (b *builder) add(x, y *gorgonia.Node) (*gorgonia.Node, error) {
-	z, err := gorgonia.Add(x, y)
+// addReLU is max(x + y, 0) elementwise for two nodes of one shape (the
+// residual and the block's ReLU, fused into one reluOp).
+func (b *builder) addReLU(x, y *gorgonia.Node) (*gorgonia.Node, error) {
+	z, err := reluNode(x, y)
 	if err != nil {
 		return nil, fmt.Errorf("nn: add %v + %v: %w", x.Shape(), y.Shape(), err)
 	}
@@ -172,10 +204,7 @@ func (b *builder) basicBlock(name string, x *gorgonia.Node, out, stride int) (*g
 	if err != nil {
 		return nil, err
 	}
-	if y, err = b.batchNorm(name+".bn1", y); err != nil {
-		return nil, err
-	}
-	if y, err = b.relu(y); err != nil {
+	if y, err = b.batchNormReLU(name+".bn1", y); err != nil {
 		return nil, err
 	}
 	if y, err = b.conv2d(name+".conv2", y, out, 3, 1, 1); err != nil {
@@ -193,14 +222,11 @@ func (b *builder) basicBlock(name string, x *gorgonia.Node, out, stride int) (*g
 			return nil, err
 		}
 	}
-	if y, err = b.add(y, short); err != nil {
-		return nil, err
-	}
-	return b.relu(y)
+	return b.addReLU(y, short)
 }
 
 // setRunning copies running mean and variance into a BatchNorm op.
-func setRunning(op *gorgonia.BatchNormOp, mean, variance []float64) error {
+func setRunning(op *bnOp, mean, variance []float64) error {
 	m, _ := op.Stats()
 	dt := m.Dtype()
 	mt := tensor.New(tensor.Of(dt), tensor.WithShape(len(mean)))
@@ -221,7 +247,7 @@ func setRunning(op *gorgonia.BatchNormOp, mean, variance []float64) error {
 }
 
 // getRunning returns copies of a BatchNorm op's running mean and variance.
-func getRunning(op *gorgonia.BatchNormOp) (mean, variance []float64) {
+func getRunning(op *bnOp) (mean, variance []float64) {
 	m, v := op.Stats()
 	return toFloat64s(m.Data()), toFloat64s(v.Data())
 }

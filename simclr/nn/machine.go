@@ -97,8 +97,9 @@ func (n *Net) Compile(loss *gorgonia.Node, outputs ...*gorgonia.Node) (*Machine,
 	if !n.Train {
 		opts = append(opts, gorgonia.EvalMode())
 	}
-	// NewTapeMachine calls SetTraining on every BatchNorm op, and
-	// SetTraining(true) resets the running statistics: keep them.
+	// NewTapeMachine resets the running statistics of gorgonia's own
+	// BatchNormOps; the net's are bnOps, which it leaves alone, and saving
+	// and restoring them keeps Compile from changing them whatever the op.
 	saved := n.runningStats()
 	vm, err := newTapeMachine(n.G, opts...)
 	if err != nil {

@@ -47,7 +47,7 @@ type param struct {
 
 type bnLayer struct {
 	name     string
-	op       *gorgonia.BatchNormOp
+	op       *bnOp
 	channels int
 }
 
@@ -84,17 +84,14 @@ func build(arch Arch, batch, c, h, w int, train bool, seed int64, dt tensor.Dtyp
 	arch.Encoder.InChannels = c
 	g := gorgonia.NewGraph()
 	n := &Net{G: g, Arch: arch, Train: train, dt: dt, reads: map[*gorgonia.Node]*gorgonia.Value{}}
-	b := &builder{net: n, g: g, dt: dt, rng: rand.New(rand.NewSource(seed)), momentum: arch.momentum()}
+	b := &builder{net: n, g: g, dt: dt, rng: rand.New(rand.NewSource(seed)), momentum: arch.momentum(), fuseStats: train}
 
 	n.X = n.NewInput("x", batch, c, h, w)
 	y, err := b.conv2d("enc.stem.conv", n.X, r.stemWidth, 3, 1, 1)
 	if err != nil {
 		return nil, err
 	}
-	if y, err = b.batchNorm("enc.stem.bn", y); err != nil {
-		return nil, err
-	}
-	if y, err = b.relu(y); err != nil {
+	if y, err = b.batchNormReLU("enc.stem.bn", y); err != nil {
 		return nil, err
 	}
 	for si, st := range r.stages {

@@ -1,0 +1,171 @@
+package nn
+
+import "math"
+
+// Row kernels of the custom ops. Sums keep four float64 accumulators (the
+// loops are bound by the latency of one accumulator otherwise); the ReLU
+// mask is branch-free for float32 (a ReLU mask is as unpredictable as the
+// data).
+
+// sumSqRow returns Σ (x − s) and Σ (x − s)².
+func sumSqRow[T float32 | float64](x []T, s float64) (sum, sq float64) {
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(v[0])-s, float64(v[1])-s, float64(v[2])-s, float64(v[3])-s
+		a0 += d0
+		a1 += d1
+		a2 += d2
+		a3 += d3
+		b0 += d0 * d0
+		b1 += d1 * d1
+		b2 += d2 * d2
+		b3 += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := float64(x[i]) - s
+		a0 += d
+		b0 += d * d
+	}
+	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
+}
+
+// dotDevRow returns Σ dy and Σ dy·(x − mu).
+func dotDevRow[T float32 | float64](dy, x []T, mu float64) (sdy, sdyx float64) {
+	x = x[:len(dy)]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	i := 0
+	for ; i+4 <= len(dy); i += 4 {
+		d := dy[i : i+4 : i+4]
+		v := x[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(d[0]), float64(d[1]), float64(d[2]), float64(d[3])
+		a0 += d0
+		a1 += d1
+		a2 += d2
+		a3 += d3
+		b0 += d0 * (float64(v[0]) - mu)
+		b1 += d1 * (float64(v[1]) - mu)
+		b2 += d2 * (float64(v[2]) - mu)
+		b3 += d3 * (float64(v[3]) - mu)
+	}
+	for ; i < len(dy); i++ {
+		d := float64(dy[i])
+		a0 += d
+		b0 += d * (float64(x[i]) - mu)
+	}
+	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
+}
+
+// maskRow sets dst = dy where y > 0, else 0 (y is a ReLU output, ≥ 0).
+func maskRow[T float32 | float64](dst, dy, y []T) {
+	switch d := any(dst).(type) {
+	case []float32:
+		maskRow32(d, any(dy).([]float32), any(y).([]float32))
+		return
+	}
+	dy, y = dy[:len(dst)], y[:len(dst)]
+	for i, v := range y {
+		if v > 0 {
+			dst[i] = dy[i]
+		} else {
+			dst[i] = 0
+		}
+	}
+}
+
+// maskRow32 is maskRow without branches (relumask32).
+func maskRow32(dst, dy, y []float32) {
+	dy, y = dy[:len(dst)], y[:len(dst)]
+	for i, v := range y {
+		dst[i] = relumask32(dy[i], v)
+	}
+}
+
+// affineRow sets dst = x·scale + shift, or max(x·scale + shift, 0) when relu.
+func affineRow[T float32 | float64](dst, x []T, scale, shift T, relu bool) {
+	x = x[:len(dst)]
+	if relu {
+		for j, v := range x {
+			dst[j] = max(v*scale+shift, 0)
+		}
+		return
+	}
+	for j, v := range x {
+		dst[j] = v*scale + shift
+	}
+}
+
+// bnDxRow sets dst = a·dy + bx·x + c0 (dy may be dst itself).
+func bnDxRow[T float32 | float64](dst, dy, x []T, a, bx, c0 T) {
+	dy, x = dy[:len(dst)], x[:len(dst)]
+	for j, d := range dy {
+		dst[j] = a*d + bx*x[j] + c0
+	}
+}
+
+// dotDevMaskRow is dotDevRow of dy masked by y > 0 (y a ReLU output),
+// without writing the masked dy.
+func dotDevMaskRow[T float32 | float64](dy, y, x []T, mu float64) (sdy, sdyx float64) {
+	if d, ok := any(dy).([]float32); ok {
+		return dotDevMaskRow32(d, any(y).([]float32), any(x).([]float32), mu)
+	}
+	x, y = x[:len(dy)], y[:len(dy)]
+	for i, d := range dy {
+		if y[i] > 0 {
+			sdy += float64(d)
+			sdyx += float64(d) * (float64(x[i]) - mu)
+		}
+	}
+	return sdy, sdyx
+}
+
+func dotDevMaskRow32(dy, y, x []float32, mu float64) (sdy, sdyx float64) {
+	x, y = x[:len(dy)], y[:len(dy)]
+	var a0, a1, b0, b1 float64
+	i := 0
+	for ; i+2 <= len(dy); i += 2 {
+		d0, d1 := float64(relumask32(dy[i], y[i])), float64(relumask32(dy[i+1], y[i+1]))
+		a0 += d0
+		a1 += d1
+		b0 += d0 * (float64(x[i]) - mu)
+		b1 += d1 * (float64(x[i+1]) - mu)
+	}
+	for ; i < len(dy); i++ {
+		d := float64(relumask32(dy[i], y[i]))
+		a0 += d
+		b0 += d * (float64(x[i]) - mu)
+	}
+	return a0 + a1, b0 + b1
+}
+
+// bnDxMaskRow is bnDxRow of dy masked by y > 0.
+func bnDxMaskRow[T float32 | float64](dst, dy, y, x []T, a, bx, c0 T) {
+	if d, ok := any(dst).([]float32); ok {
+		bnDxMaskRow32(d, any(dy).([]float32), any(y).([]float32), any(x).([]float32), float32(a), float32(bx), float32(c0))
+		return
+	}
+	dy, y, x = dy[:len(dst)], y[:len(dst)], x[:len(dst)]
+	for j, d := range dy {
+		if y[j] <= 0 {
+			d = 0
+		}
+		dst[j] = a*d + bx*x[j] + c0
+	}
+}
+
+func bnDxMaskRow32(dst, dy, y, x []float32, a, bx, c0 float32) {
+	dy, y, x = dy[:len(dst)], y[:len(dst)], x[:len(dst)]
+	for j, d := range dy {
+		dst[j] = a*relumask32(d, y[j]) + bx*x[j] + c0
+	}
+}
+
+// relumask32 is d where y > 0, else 0, for a ReLU output y ≥ 0 (+0 or
+// positive, so its bits are zero exactly where the mask is), without a
+// branch.
+func relumask32(d, y float32) float32 {
+	b := math.Float32bits(y)
+	m := uint32(int32(b|-b) >> 31)
+	return math.Float32frombits(math.Float32bits(d) & m)
+}

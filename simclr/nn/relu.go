@@ -1,0 +1,181 @@
+package nn
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// reluOp is y = max(x₁ + … + x_k, 0) elementwise for k = 1 (ReLU) or 2
+// (the residual add and ReLU of a BasicBlock, fused) inputs of one shape,
+// writing into a buffer kept across runs. Its gradient with respect to
+// every input is reluGradOp(y, dy) = dy where y > 0, else 0.
+type reluOp struct {
+	arity int
+	shape tensor.Shape
+	dt    tensor.Dtype
+	out   tensor.Tensor
+}
+
+var (
+	_ gorgonia.Op   = (*reluOp)(nil)
+	_ gorgonia.SDOp = (*reluOp)(nil)
+	_ gorgonia.Op   = (*reluGradOp)(nil)
+)
+
+// reluNode applies reluOp to xs (1 or 2 nodes of one shape and dtype).
+func reluNode(xs ...*gorgonia.Node) (*gorgonia.Node, error) {
+	if len(xs) < 1 || len(xs) > 2 {
+		return nil, fmt.Errorf("relu of %d inputs, want 1 or 2", len(xs))
+	}
+	s, dt := xs[0].Shape(), xs[0].Dtype()
+	for _, x := range xs[1:] {
+		if !x.Shape().Eq(s) || x.Dtype() != dt {
+			return nil, fmt.Errorf("relu of %v %v and %v %v: want one shape and dtype", dt, s, x.Dtype(), x.Shape())
+		}
+	}
+	return gorgonia.ApplyOp(&reluOp{arity: len(xs), shape: s.Clone(), dt: dt}, xs...)
+}
+
+func (op *reluOp) tt() gorgonia.TensorType {
+	return gorgonia.TensorType{Dims: len(op.shape), Of: hm.TypeVariable('a')}
+}
+func (op *reluOp) Arity() int { return op.arity }
+func (op *reluOp) Type() hm.Type {
+	ts := make([]hm.Type, op.arity+1)
+	for i := range ts {
+		ts[i] = op.tt()
+	}
+	return hm.NewFnType(ts...)
+}
+func (op *reluOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return op.shape.Clone(), nil
+}
+func (op *reluOp) ReturnsPtr() bool      { return false }
+func (op *reluOp) CallsExtern() bool     { return false }
+func (op *reluOp) OverwritesInput() int  { return -1 }
+func (op *reluOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "nn.relu%p", op) }
+func (op *reluOp) Hashcode() uint32      { return hashOf(op) }
+func (op *reluOp) String() string {
+	if op.arity == 2 {
+		return fmt.Sprintf("AddReLU%v", op.shape)
+	}
+	return fmt.Sprintf("ReLU%v", op.shape)
+}
+
+func (op *reluOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	shapes := make([]tensor.Shape, op.arity)
+	for i := range shapes {
+		shapes[i] = op.shape
+	}
+	ts, err := denseN(op.String(), vals, op.dt, shapes...)
+	if err != nil {
+		return nil, err
+	}
+	y := owned(&op.out, op.dt, op.shape)
+	switch d := y.Data().(type) {
+	case []float32:
+		reluForward(d, ts, func(t *tensor.Dense) []float32 { return t.Data().([]float32) })
+	case []float64:
+		reluForward(d, ts, func(t *tensor.Dense) []float64 { return t.Data().([]float64) })
+	}
+	return y, nil
+}
+
+func reluForward[T float32 | float64](y []T, ts []*tensor.Dense, data func(*tensor.Dense) []T) {
+	a := data(ts[0])
+	var b []T
+	if len(ts) == 2 {
+		b = data(ts[1])
+	}
+	parallel(chunkWorkers(len(a)), len(a), func(_, lo, hi int) {
+		if b == nil {
+			for i, v := range a[lo:hi] {
+				y[lo+i] = max(v, 0)
+			}
+			return
+		}
+		bb := b[lo:hi]
+		for i, v := range a[lo:hi] {
+			y[lo+i] = max(v+bb[i], 0)
+		}
+	})
+}
+
+// chunkWorkers is the number of workers for an elementwise loop over n
+// values: one below 16k values, where starting a goroutine costs more
+// than it saves.
+func chunkWorkers(n int) int {
+	if n < 1<<14 {
+		return 1
+	}
+	return maxWorkers()
+}
+
+func (op *reluOp) DiffWRT(int) []bool {
+	out := make([]bool, op.arity)
+	for i := range out {
+		out[i] = true
+	}
+	return out
+}
+
+func (op *reluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	if len(inputs) != op.arity {
+		return nil, fmt.Errorf("nn: %s: %d inputs, want %d", op, len(inputs), op.arity)
+	}
+	g, err := gorgonia.ApplyOp(&reluGradOp{fwd: op}, output, grad)
+	if err != nil {
+		return nil, err
+	}
+	out := make(gorgonia.Nodes, op.arity)
+	for i := range out {
+		out[i] = g
+	}
+	return out, nil
+}
+
+// reluGradOp is (y, dy) -> dy·[y > 0].
+type reluGradOp struct {
+	fwd *reluOp
+	out tensor.Tensor
+}
+
+func (op *reluGradOp) Arity() int { return 2 }
+func (op *reluGradOp) Type() hm.Type {
+	return hm.NewFnType(op.fwd.tt(), op.fwd.tt(), op.fwd.tt())
+}
+func (op *reluGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return op.fwd.shape.Clone(), nil
+}
+func (op *reluGradOp) ReturnsPtr() bool      { return false }
+func (op *reluGradOp) CallsExtern() bool     { return false }
+func (op *reluGradOp) OverwritesInput() int  { return -1 }
+func (op *reluGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "nn.relugrad%p", op) }
+func (op *reluGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *reluGradOp) String() string        { return "Grad" + op.fwd.String() }
+
+func (op *reluGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	f := op.fwd
+	ts, err := denseN(op.String(), vals, f.dt, f.shape, f.shape)
+	if err != nil {
+		return nil, err
+	}
+	dx := owned(&op.out, f.dt, f.shape)
+	switch d := dx.Data().(type) {
+	case []float32:
+		reluBackward(d, ts[0].Data().([]float32), ts[1].Data().([]float32))
+	case []float64:
+		reluBackward(d, ts[0].Data().([]float64), ts[1].Data().([]float64))
+	}
+	return dx, nil
+}
+
+func reluBackward[T float32 | float64](dx, y, dy []T) {
+	parallel(chunkWorkers(len(y)), len(y), func(_, lo, hi int) {
+		maskRow(dx[lo:hi], dy[lo:hi], y[lo:hi])
+	})
+}
