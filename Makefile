@@ -14,12 +14,8 @@ export CGO_ENABLED := 1
 ifeq ($(NOBLAS),)
 GOTAGS := $(shell /sbin/ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' && echo -tags openblas)
 endif
-ifneq ($(GOTAGS),)
-export CGO_LDFLAGS := -lopenblas
-endif
-# The convolutions split each batch between GOMAXPROCS workers; OpenBLAS
-# threads on top of them would oversubscribe the cores.
-export OPENBLAS_NUM_THREADS := 1
+# (simclr/nn links -lopenblas itself and keeps OpenBLAS single-threaded: the
+# convolutions already split each batch between GOMAXPROCS workers.)
 
 .PHONY: all build test run data deps data-cifar10 bench report fuzz vet clean
 

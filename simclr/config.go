@@ -92,6 +92,11 @@ type Config struct {
 	LinearL2       float64   `toml:"linear_l2" json:"linear_l2"`
 	FinetuneEpochs int       `toml:"finetune_epochs" json:"finetune_epochs"`
 	FinetuneLR     float64   `toml:"finetune_lr" json:"finetune_lr"`
+	// FinetuneBatch is the fine-tuning batch (images; 2 flipped views
+	// each); 0 = min(64, batch_size). Label fractions are small: at batch
+	// 256, 1% of Fashion-MNIST is two steps an epoch, too few for the
+	// BatchNorm running statistics used at test time to follow.
+	FinetuneBatch int `toml:"finetune_batch" json:"finetune_batch,omitempty"`
 
 	Seed int64 `toml:"seed" json:"seed"`
 }
@@ -243,6 +248,7 @@ func (c *Config) Validate() error {
 		nonnegf("linear_l2", c.LinearL2),
 		nonneg("finetune_epochs", c.FinetuneEpochs),
 		posf("finetune_lr", c.FinetuneLR),
+		nonneg("finetune_batch", c.FinetuneBatch),
 	}
 	for _, err := range checks {
 		if err != nil {

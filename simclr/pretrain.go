@@ -288,6 +288,13 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 	optimizer string, lr float64, scaling string, warmupEpochs int, wd float64, kind, ckdir string) (*nn.State, error) {
 	cfg := &c.cfg
 	n := min(cfg.BatchSize, set.N)
+	if kind != "supervised" {
+		n = cfg.FinetuneBatch
+		if n == 0 {
+			n = min(64, cfg.BatchSize)
+		}
+		n = min(n, set.N)
+	}
 	var a, b *augment.Pipeline
 	var err error
 	if kind == "supervised" {
