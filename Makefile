@@ -4,6 +4,9 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 GRID ?= experiments/seed_table.toml
+# make run trains into its own DB and report (results/run/), so that it
+# really trains on a fresh clone; the published runs are results/results.db.
+RUN_DIR ?= results/run
 DB ?= results/results.db
 FMNIST_DIR ?= /usr/share/datasets/fashion-mnist
 export CGO_ENABLED := 1
@@ -17,7 +20,7 @@ endif
 # (simclr/nn links -lopenblas itself and keeps OpenBLAS single-threaded: the
 # convolutions already split each batch between GOMAXPROCS workers.)
 
-.PHONY: all build test run data deps data-cifar10 bench report fuzz vet clean
+.PHONY: results all build test run data deps data-cifar10 bench report fuzz vet clean
 
 all: build
 
@@ -71,12 +74,26 @@ data-cifar10:
 
 run: data deps
 	$(MAKE) build
-	$(BIN)/runner run experiments/smoke.toml --db results/smoke.db
-	$(BIN)/runner run $(GRID) --db $(DB)
-	$(BIN)/report build --db $(DB) --out results/
+	$(BIN)/runner run experiments/smoke.toml --db $(RUN_DIR)/smoke.db
+	$(BIN)/runner run $(GRID) --db $(RUN_DIR)/results.db
+	$(BIN)/report build --db $(RUN_DIR)/results.db --out $(RUN_DIR)/
 
+# report rebuilds results/report.md and its charts from the committed
+# results/results.db (no training).
 report:
 	$(MAKE) build
+	$(BIN)/report build --db $(DB) --out results/
+
+# results runs exactly the published grids into results/results.db (hours;
+# resumable: rerun it after an interruption, finished cells are skipped),
+# then rebuilds the report. README, "What it found", is its output.
+SEEDS ?= [1,2,3]
+results: data deps
+	$(MAKE) build
+	$(BIN)/runner run experiments/seed_table.toml --db $(DB) --retry-failed --set seeds=$(SEEDS)
+	$(BIN)/runner run experiments/projection_head.toml --db $(DB) --retry-failed --set seeds=$(SEEDS)
+	$(BIN)/runner run experiments/augment_ablation.toml --db $(DB) --retry-failed --set seeds=$(SEEDS)
+	$(BIN)/runner run experiments/batch_size.toml --db $(DB) --retry-failed --set seeds=$(SEEDS)
 	$(BIN)/report build --db $(DB) --out results/
 
 # bench compares one SimCLR step in Go and in PyTorch (when python3-torch

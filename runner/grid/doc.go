@@ -26,6 +26,7 @@
 //
 //	[pairwise]                    # Figure 5: every ordered pair of transforms
 //	transforms = ["crop", "cutout", "color", "sobel", "noise", "blur", "rotate"]
+//	focus = ["crop", "color"]     # optional: other pairs at the first seed only
 //
 //	[[exclude]]                   # drop every cell matching all keys of a rule
 //	augment = ["crop"]
@@ -59,6 +60,12 @@
 // "crop", "color"]. Collapsing the repeated crop would make crop+color the
 // same cell as the color diagonal. The cells carry Tags pair_first = t1
 // and pair_second = t2 for the heatmap.
+//
+// Focus: with focus = ["crop", "color"] in [pairwise], only the diagonal
+// and the rows and columns of the focused transforms run at every seed;
+// the other pairs run at the first seed only. That buys error bars where
+// the paper's claims are (single transforms, crop with colour) without
+// repeating the whole matrix.
 //
 // Exclude rules match a cell when every key of the rule equals the cell's
 // value (lists element by element, in order); "label" matches the row's

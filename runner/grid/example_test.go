@@ -118,6 +118,40 @@ transforms = ["crop", "color", "blur"]
 	// blur [crop blur] [crop] blur blur
 }
 
+// focus in [pairwise] keeps the extra seeds for the diagonal and the rows
+// and columns of the focused transforms; the other pairs run once.
+func ExampleParse_pairwiseFocus() {
+	src := `
+name = "pairs"
+seeds = [1, 2]
+[pairwise]
+transforms = ["crop", "color", "blur", "noise"]
+focus = ["color"]
+`
+	g, err := grid.Parse("pairs.toml", []byte(src), grid.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range g.Cells {
+		if c.Config.Seed == 2 {
+			fmt.Println(c.Label)
+		}
+	}
+	fmt.Println(len(g.Cells), "cells")
+	// Output:
+	// crop
+	// crop+color
+	// color+crop
+	// color
+	// color+blur
+	// color+noise
+	// blur+color
+	// blur
+	// noise+color
+	// noise
+	// 26 cells
+}
+
 // [[exclude]] drops every cell that matches all keys of a rule.
 func ExampleParse_exclude() {
 	src := `

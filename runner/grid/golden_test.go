@@ -45,3 +45,20 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedGrids loads every grid in experiments/: a grid we ship must
+// expand and validate, and stay within its own cell limit.
+func TestShippedGrids(t *testing.T) {
+	files, err := filepath.Glob("../../experiments/*.toml")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("want the five shipped grids in experiments/, got %v (%v)", files, err)
+	}
+	for _, path := range files {
+		g, err := Load(path, Options{})
+		if err != nil {
+			t.Errorf("Load(%q): %v", path, err)
+			continue
+		}
+		checkCells(t, g)
+	}
+}

@@ -143,6 +143,9 @@ type row struct {
 	labelAt string // the key path that gave the label, for errors
 	sets    []assign
 	tags    map[string]string
+	// firstSeed: the row runs at the first seed only (a pair outside
+	// [pairwise] focus).
+	firstSeed bool
 }
 
 type rule struct {
@@ -577,6 +580,9 @@ const (
 	PairSecond = "pair_second"
 )
 
+// pairwiseKeys are the keys of [pairwise].
+var pairwiseKeys = []string{"transforms", "focus"}
+
 // pairBase is the transform every pairwise view starts with.
 const pairBase = "crop"
 
@@ -588,17 +594,24 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 	if err != nil {
 		return err
 	}
-	var list []string
+	var list, focus []string
+	focusAt := ""
 	for _, k := range keys {
 		path := "pairwise." + k
-		if k != "transforms" {
-			return p.errAt(path, "unknown key%s", didYouMean(k, []string{"transforms"}))
+		var dst *[]string
+		switch k {
+		case "transforms":
+			dst = &list
+		case "focus":
+			dst, focusAt = &focus, path
+		default:
+			return p.errAt(path, "unknown key%s", didYouMean(k, pairwiseKeys))
 		}
 		v, msg := decodeValue(&p.md, m[k], reflect.TypeFor[[]string]())
 		if msg != "" {
 			return p.errAt(path, "%s", msg)
 		}
-		list = v.Interface().([]string)
+		*dst = v.Interface().([]string)
 	}
 	path := "pairwise.transforms"
 	if len(list) == 0 {
@@ -610,6 +623,17 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 		}
 		if slices.Contains(list[:i], t) {
 			return p.errAt(path, "transform %q appears twice", t)
+		}
+	}
+	if focusAt != "" && len(focus) == 0 {
+		return p.errAt(focusAt, "needs at least one of the transforms (valid: %s); remove it to give every pair every seed", strings.Join(list, ", "))
+	}
+	for i, t := range focus {
+		if !slices.Contains(list, t) {
+			return p.errAt(focusAt, "%q is not one of the transforms (valid: %s)", t, strings.Join(list, ", "))
+		}
+		if slices.Contains(focus[:i], t) {
+			return p.errAt(focusAt, "transform %q appears twice", t)
 		}
 	}
 	p.pairwise = true
@@ -629,7 +653,8 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 					{key: "augment", val: reflect.ValueOf(a), at: at},
 					{key: "augment_b", val: reflect.ValueOf([]string{pairBase}), at: at},
 				},
-				tags: map[string]string{PairFirst: t1, PairSecond: t2},
+				tags:      map[string]string{PairFirst: t1, PairSecond: t2},
+				firstSeed: focus != nil && t1 != t2 && !slices.Contains(focus, t1) && !slices.Contains(focus, t2),
 			})
 		}
 	}
@@ -821,9 +846,19 @@ func mulSat(a, b int) int {
 // count returns the number of cells before exclusions, saturated, and the
 // factors it is the product of.
 func (p *parser) count() (int, []string) {
-	rows := max(1, len(p.rows))
+	rows, few := max(1, len(p.rows)), 0 // few: rows run at the first seed only
+	for _, r := range p.rows {
+		if r.firstSeed {
+			few++
+		}
+	}
 	n := mulSat(len(p.seeds), rows)
 	factors := []string{count(len(p.seeds), "seed"), count(rows, "row")}
+	if few > 0 && len(p.seeds) > 1 {
+		// every row at the first seed, the focused rows at the others
+		n = min(mulSat(len(p.seeds)-1, rows-few), math.MaxInt-rows) + rows
+		factors = []string{fmt.Sprintf("%d rows + %s × %s", rows, count(len(p.seeds)-1, "more seed"), count(rows-few, "focused row"))}
+	}
 	for _, ax := range p.axes {
 		n = mulSat(n, len(ax.vals))
 		factors = append(factors, fmt.Sprintf("%d %s", len(ax.vals), ax.key))
@@ -882,8 +917,11 @@ func (p *parser) expand() (*Grid, error) {
 	}
 	var cellRows []int // the row of each cell, for error messages
 	idx := make([]int, len(p.axes))
-	for _, seed := range p.seeds {
+	for si, seed := range p.seeds {
 		for ri, r := range rows {
+			if r.firstSeed && si > 0 {
+				continue
+			}
 			clear(idx)
 			for {
 				cfg := cloneConfig(base)
