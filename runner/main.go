@@ -7,13 +7,24 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"golang.org/x/term"
 )
 
+// gcPercent is the runner's GOGC unless the environment sets one. A cell's
+// live heap is mostly the network's activation and gradient buffers,
+// allocated once and reused every step, and it allocates little per step,
+// so collecting early costs almost nothing and keeps the peak RSS near the
+// live heap instead of twice it (README, Performance).
+const gcPercent = 25
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal, restore the default handling: a second

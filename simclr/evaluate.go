@@ -23,15 +23,8 @@ func (c *cell) evaluate(ctx context.Context, st *nn.State) error {
 	for _, proto := range cfg.Eval {
 		switch proto {
 		case "linear":
-			evalTrain := c.train
-			if cfg.EvalSubset > 0 && cfg.EvalSubset < c.train.N {
-				var err error
-				if evalTrain, err = data.StratifiedFraction(c.train, float64(cfg.EvalSubset)/float64(c.train.N), cfg.Seed); err != nil {
-					return fmt.Errorf("eval_subset: %w", err)
-				}
-			}
 			for _, feat := range c.featureKinds() {
-				ev, err := c.linearEval(ctx, st, evalTrain, feat, 1)
+				ev, err := c.linearEval(ctx, st, c.evalTrain, feat, 1)
 				if err != nil {
 					return err
 				}
@@ -39,11 +32,9 @@ func (c *cell) evaluate(ctx context.Context, st *nn.State) error {
 			}
 		case "finetune":
 			for _, frac := range cfg.LabelFraction {
-				sub, err := data.StratifiedFraction(c.train, frac, cfg.Seed)
-				if err != nil {
-					return fmt.Errorf("label_fraction %g: %w", frac, err)
-				}
+				sub := c.labelled[frac]
 				var ev *Evaluation
+				var err error
 				if cfg.Method == MethodRawPixels {
 					// Fine-tuning pixels is a logistic regression on the labelled subset.
 					ev, err = c.linearEval(ctx, nil, sub, "pixels", frac)
@@ -93,7 +84,7 @@ func (c *cell) linearEval(ctx context.Context, st *nn.State, train *data.Set, fe
 			return nil, err
 		}
 	}
-	classes := len(c.train.Classes)
+	classes := len(c.classes)
 	model, err := logreg.Train(ctx, xtr, train.N, d, train.Labels, classes,
 		logreg.Config{L2: c.cfg.LinearL2, Epochs: c.cfg.LinearEpochs, Seed: c.cfg.Seed})
 	if err != nil {
@@ -104,7 +95,7 @@ func (c *cell) linearEval(ctx context.Context, st *nn.State, train *data.Set, fe
 }
 
 func (c *cell) score(proto, feat string, frac float64, trainN int, pred []int, start time.Time) (*Evaluation, error) {
-	s, err := metrics.Compute(c.test.Labels, pred, len(c.train.Classes))
+	s, err := metrics.Compute(c.test.Labels, pred, len(c.classes))
 	if err != nil {
 		return nil, fmt.Errorf("%s evaluation: %w", proto, err)
 	}
@@ -112,7 +103,7 @@ func (c *cell) score(proto, feat string, frac float64, trainN int, pred []int, s
 		Protocol: proto, Features: feat, LabelFraction: frac,
 		TrainSize: trainN, TestSize: c.test.N,
 		Accuracy: s.Accuracy, MacroF1: s.MacroF1, PerClassF1: s.PerClassF1, Confusion: s.Confusion,
-		Classes: c.train.Classes, Duration: Seconds(time.Since(start).Seconds()),
+		Classes: c.classes, Duration: Seconds(time.Since(start).Seconds()),
 	}, nil
 }
 
@@ -188,7 +179,7 @@ func (c *cell) finetune(ctx context.Context, st *nn.State, sub *data.Set, frac f
 // classify predicts the test split with a trained classifier state.
 func (c *cell) classify(ctx context.Context, st *nn.State) ([]int, error) {
 	set := c.test
-	classes := len(c.train.Classes)
+	classes := len(c.classes)
 	net, err := nn.Build(c.cfg.arch(set.C, classes, false), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("build classifier: %w", err)

@@ -227,7 +227,7 @@ func scalar(n *G.Node) float32 {
 // pretrain runs SimCLR on the pretraining subset.
 func (c *cell) pretrain(ctx context.Context) (*nn.State, error) {
 	cfg := &c.cfg
-	set := data.RandomSubset(c.train, cfg.PretrainSubset, cfg.Seed)
+	set := c.pretrainSet
 	n := cfg.BatchSize
 	if set.N < n {
 		return nil, fmt.Errorf("batch_size %d exceeds the %d pretraining images", n, set.N)
@@ -276,7 +276,7 @@ func (c *cell) pretrain(ctx context.Context) (*nn.State, error) {
 // upper-bound baseline.
 func (c *cell) supervised(ctx context.Context) (*nn.State, error) {
 	cfg := &c.cfg
-	set := data.RandomSubset(c.train, cfg.PretrainSubset, cfg.Seed)
+	set := c.pretrainSet
 	st, err := c.trainClassifier(ctx, set, nil, cfg.Epochs, cfg.Optimizer, cfg.LR, cfg.LRScaling,
 		cfg.WarmupEpochs, cfg.WeightDecay, "supervised", c.hooks.Checkpoint)
 	return st, err
@@ -309,7 +309,7 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 		return nil, err
 	}
 	loader := augment.NewLoader(set.Images, set.N, set.C, set.H, set.W, a, b, n, cfg.Seed, loaderWorkers())
-	classes := len(c.train.Classes)
+	classes := len(c.classes)
 	net, err := nn.Build(cfg.arch(set.C, classes, false), 2*n, set.C, set.H, set.W, true, cfg.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
@@ -364,7 +364,7 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 
 // randomInit is the untrained encoder with its random initialisation.
 func (c *cell) randomInit() (*nn.State, error) {
-	net, err := nn.Build(c.cfg.arch(c.train.C, 0, true), 2, c.train.C, c.train.H, c.train.W, false, c.cfg.Seed)
+	net, err := nn.Build(c.cfg.arch(c.c, 0, true), 2, c.c, c.h, c.w, false, c.cfg.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}

@@ -44,8 +44,12 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 	if cfg.TestSubset > 0 && cfg.TestSubset < test.N {
 		test = data.RandomSubset(test, cfg.TestSubset, dataSeed)
 	}
-	c := &cell{cfg: cfg, hooks: hooks, train: train, test: test}
+	c := &cell{cfg: cfg, hooks: hooks, test: test, classes: train.Classes, c: train.C, h: train.H, w: train.W}
 	c.res.DatasetChecksum = checksum(train, test)
+	if err := c.split(train); err != nil {
+		return nil, err
+	}
+	train = nil // only the parts split off stay live (the full set can be 188 MB)
 
 	start := time.Now()
 	var enc *nn.State
@@ -79,10 +83,48 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 
 // cell is the state of one Run.
 type cell struct {
-	cfg         Config
-	hooks       Hooks
-	train, test *data.Set
+	cfg     Config
+	hooks   Hooks
+	test    *data.Set
+	classes []string
+	c, h, w int // image shape
+
+	// The parts of the training set the cell uses, cut once by split.
+	pretrainSet *data.Set             // pretraining images (simclr, supervised)
+	evalTrain   *data.Set             // linear evaluation's labelled images
+	labelled    map[float64]*data.Set // fine-tuning subsets by label fraction
 	res         Result
+}
+
+// split cuts the parts of train the cell uses, each chosen by the cell's
+// seed, so that the full training set need not stay in memory.
+func (c *cell) split(train *data.Set) error {
+	cfg := &c.cfg
+	if cfg.Method == MethodSimCLR || cfg.Method == MethodSupervised {
+		c.pretrainSet = data.RandomSubset(train, cfg.PretrainSubset, cfg.Seed)
+	}
+	c.labelled = make(map[float64]*data.Set)
+	for _, proto := range cfg.Eval {
+		switch proto {
+		case "linear":
+			c.evalTrain = train
+			if cfg.EvalSubset > 0 && cfg.EvalSubset < train.N {
+				var err error
+				if c.evalTrain, err = data.StratifiedFraction(train, float64(cfg.EvalSubset)/float64(train.N), cfg.Seed); err != nil {
+					return fmt.Errorf("eval_subset: %w", err)
+				}
+			}
+		case "finetune":
+			for _, frac := range cfg.LabelFraction {
+				sub, err := data.StratifiedFraction(train, frac, cfg.Seed)
+				if err != nil {
+					return fmt.Errorf("label_fraction %g: %w", frac, err)
+				}
+				c.labelled[frac] = sub
+			}
+		}
+	}
+	return nil
 }
 
 func (h Hooks) phase(p string) {
