@@ -247,7 +247,14 @@ func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gor
 		return nil, fmt.Errorf("nn: %s: %d inputs, want 3", op, len(inputs))
 	}
 	x, gamma := inputs[0], inputs[1]
-	dx, err := gorgonia.ApplyOp(&bnGradXOp{fwd: op}, x, gamma, grad, output)
+	// Without a fused ReLU the gradient does not read y: pass x in its
+	// place, so that y's buffer is free once the forward pass is done
+	// with it (buffers.go).
+	y := output
+	if !op.relu {
+		y = x
+	}
+	dx, err := gorgonia.ApplyOp(&bnGradXOp{fwd: op}, x, gamma, grad, y)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +271,8 @@ func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gor
 
 // bnGradXOp is ∂x of a bnOp: (x, γ, dy, y) -> ∂x [B, C, H, W], using the
 // forward op's μ and 1/√(σ² + ε) of this run; y (the forward output) masks
-// dy where the op has a fused ReLU. It leaves Σ dy and Σ dy·x̂ per channel
+// dy where the op has a fused ReLU (without one, SymDiff passes x as y and
+// it is not read). It leaves Σ dy and Σ dy·x̂ per channel
 // in the forward op for the bnGradParamOps, which take ∂x as their input
 // so that they run after it.
 type bnGradXOp struct {

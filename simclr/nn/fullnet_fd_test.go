@@ -32,11 +32,7 @@ func TestFullNetFiniteDifferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss)
 	mustRun(t, m)
 	ps := m.Learnables()
 	if len(ps) < 20 {

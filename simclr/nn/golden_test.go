@@ -59,11 +59,7 @@ func runGolden(t *testing.T) goldenRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss)
 	solver := optim.NewSGD(0.1, 0.9, 1e-6, NoDecay)
 	vgs := gorgonia.NodesToValueGrads(m.Learnables())
 	r := rand.New(rand.NewSource(11))

@@ -227,3 +227,15 @@ func finiteDiff(t *testing.T, m *Machine, loss *gorgonia.Node, ps []*gorgonia.No
 		checkClose(t, fmt.Sprintf("grad %s", p.Name()), analytic[i], num, tol, tol)
 	}
 }
+
+// mustCompile compiles a machine for loss (nil: a forward machine), closed
+// when the test ends.
+func mustCompile(t testing.TB, net *Net, loss *gorgonia.Node, outputs ...*gorgonia.Node) *Machine {
+	t.Helper()
+	m, err := net.Compile(loss, outputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}

@@ -64,11 +64,7 @@ func TestLossesFiniteWithHugeLogits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss)
 	for run := 0; run < 2; run++ { // the first Run binds a tensor, the second copies into it
 		if err := m.Run(map[*gorgonia.Node][]float32{onehot: oh}); err != nil {
 			t.Fatal(err)

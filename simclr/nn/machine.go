@@ -28,6 +28,10 @@ type Machine struct {
 	learn   gorgonia.Nodes // the parameters the loss depends on (nil: forward machine)
 	watched gorgonia.Nodes // nodes whose values Run makes safe
 	closed  bool
+
+	// Buffers: the output memory of the package's ops, shared between
+	// nodes whose lifetimes do not overlap (see buffers.go).
+	Buffers BufferStats
 }
 
 // Compile makes a machine for the whole graph.
@@ -101,10 +105,15 @@ func (n *Net) Compile(loss *gorgonia.Node, outputs ...*gorgonia.Node) (*Machine,
 	// BatchNormOps; the net's are bnOps, which it leaves alone, and saving
 	// and restoring them keeps Compile from changing them whatever the op.
 	saved := n.runningStats()
-	vm, err := newTapeMachine(n.G, opts...)
+	// A net compiled a second time keeps private buffers: the first
+	// machine's plan does not hold for the second program.
+	share := !n.noSharing && !n.compiled
+	n.compiled = true
+	vm, stats, err := newTapeMachine(n.G, m.watched, share, opts...)
 	if err != nil {
 		return nil, err
 	}
+	m.Buffers = stats
 	if err := n.setRunningStats(saved); err != nil {
 		return nil, err
 	}
@@ -113,13 +122,27 @@ func (n *Net) Compile(loss *gorgonia.Node, outputs ...*gorgonia.Node) (*Machine,
 }
 
 // newTapeMachine turns gorgonia's compile panics into errors.
-func newTapeMachine(g *gorgonia.ExprGraph, opts ...gorgonia.VMOpt) (vm gorgonia.VM, err error) {
+// newTapeMachine compiles g, plans the output buffers of the package's ops
+// (planBuffers; keep must outlive the run) and makes the machine.
+func newTapeMachine(g *gorgonia.ExprGraph, keep gorgonia.Nodes, share bool, opts ...gorgonia.VMOpt) (vm gorgonia.VM, st BufferStats, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("nn: compile graph: %v", r)
 		}
 	}()
-	return gorgonia.NewTapeMachine(g, opts...), nil
+	prog, locMap, err := gorgonia.Compile(g)
+	if err != nil {
+		return nil, st, fmt.Errorf("nn: compile graph: %w", err)
+	}
+	register := func(x *gorgonia.Node) (any, bool) {
+		r, ok := locMap[x]
+		return r, ok
+	}
+	if st, err = planBuffers(g, register, keep, share); err != nil {
+		return nil, st, err
+	}
+	opts = append(opts, gorgonia.WithPrecompiled(prog, locMap))
+	return gorgonia.NewTapeMachine(g, opts...), st, nil
 }
 
 // checkNode checks that x is a node of this net's graph with its dtype.

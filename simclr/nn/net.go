@@ -38,6 +38,11 @@ type Net struct {
 	// reads holds, per watched node, the value a Read statement copies at
 	// run time (see Machine.Run).
 	reads map[*gorgonia.Node]*gorgonia.Value
+
+	// noSharing: every op node keeps its own output buffer (tests compare
+	// against it; see buffers.go).
+	noSharing bool
+	compiled  bool // Compile has run once
 }
 
 type param struct {

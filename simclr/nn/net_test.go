@@ -59,11 +59,7 @@ func TestNetMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss)
 	solver := gorgonia.NewMomentum(gorgonia.WithLearnRate(0.5), gorgonia.WithMomentum(0.9))
 	r := rand.New(rand.NewSource(5))
 	for step := 0; step < 2; step++ {
@@ -156,11 +152,7 @@ func TestGlobalAvgPoolMatchesLoop(t *testing.T) {
 	if !y.Shape().Eq(tensor.Shape{b, c}) {
 		t.Fatalf("globalAvgPool(%v) shape = %v, want [%d %d]", x.Shape(), y.Shape(), b, c)
 	}
-	m, err := net.Compile(nil, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, nil, y)
 	in := randf32(r, b*c*h*w)
 	if err := m.Run(map[*gorgonia.Node][]float32{x: in}); err != nil {
 		t.Fatal(err)
@@ -187,11 +179,7 @@ func TestBatchNormParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss)
 	before, err := net.State()
 	if err != nil {
 		t.Fatal(err)
@@ -383,11 +371,7 @@ func TestRunChecksInputs(t *testing.T) {
 			t.Errorf("node %s has dtype %v, want float32", x.Name(), x.Dtype())
 		}
 	}
-	m, err := net.Compile(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, nil)
 	stranger := gorgonia.NewMatrix(gorgonia.NewGraph(), tensor.Float32, gorgonia.WithShape(2, 2), gorgonia.WithName("stranger"))
 	cases := []struct {
 		name   string

@@ -66,11 +66,7 @@ func TestConvGeometries(t *testing.T) {
 				t.Fatal(err)
 			}
 			loss := weightedSum(t, y, randn(r, y.Shape().TotalSize(), 1))
-			m, err := net.Compile(loss, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			m := mustCompile(t, net, loss, y)
 			mustRun(t, m)
 			want := convLoop(xv, c.b, c.in, c.h, c.w, values(t, net.params[1].node), c.out, c.k, c.stride, c.pad)
 			checkClose(t, "conv2d y", values(t, y), want, 1e-12, 1e-12)
@@ -92,11 +88,7 @@ func TestBatchNormReLUParity(t *testing.T) {
 	setValues(t, net.params[1].node, p.Gamma)
 	setValues(t, net.params[2].node, p.Beta)
 	loss := weightedSum(t, y, p.GradY)
-	m, err := net.Compile(loss, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss, y)
 	mustRun(t, m)
 	want := make([]float64, len(p.Y))
 	for i, v := range p.Y {
@@ -132,11 +124,7 @@ func TestFusedOpsFiniteDifferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	loss := weightedSum(t, y, randn(r, 72, 1))
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss)
 	finiteDiff(t, m, loss, net.Learnables(), 1e-6, 1e-6)
 }
 
@@ -153,11 +141,7 @@ func TestRunsRepeat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss)
 	in := map[*gorgonia.Node][]float32{net.X: randf32(rand.New(rand.NewSource(1)), 2*n*36)}
 	if err := m.Run(in); err != nil {
 		t.Fatal(err)
@@ -225,11 +209,7 @@ func TestBatchNormStatsFromConv(t *testing.T) {
 			t.Fatalf("fuseStats %v: batch norm linked to the convolution = %v", fuse, fused)
 		}
 		loss := weightedSum(t, y, randn(r, y.Shape().TotalSize(), 1))
-		m, err := net.Compile(loss, y)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
+		m := mustCompile(t, net, loss, y)
 		mustRun(t, m)
 		mean, vr := getRunning(net.bns[0].op)
 		return result{values(t, y), grad(t, x), grad(t, net.params[1].node), grad(t, net.params[2].node), mean, vr}
@@ -255,11 +235,7 @@ func TestNoGradientForInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	mustCompile(t, net, loss)
 	convs, gradX := 0, 0
 	for _, n := range net.G.AllNodes() {
 		switch op := n.Op().(type) {

@@ -23,11 +23,7 @@ func TestConv2dParity(t *testing.T) {
 	w := net.params[1].node
 	setValues(t, w, p.W)
 	loss := weightedSum(t, y, p.GradY)
-	m, err := net.Compile(loss, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss, y)
 	mustRun(t, m)
 	checkClose(t, "conv2d y", values(t, y), p.Y, 1e-4, 1e-4)
 	checkClose(t, "conv2d grad_x", grad(t, x), p.GradX, 1e-4, 1e-4)
@@ -49,11 +45,7 @@ func TestBatchNormTrainParity(t *testing.T) {
 	setValues(t, gamma, p.Gamma)
 	setValues(t, beta, p.Beta)
 	loss := weightedSum(t, y, p.GradY)
-	m, err := net.Compile(loss, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss, y)
 	mustRun(t, m)
 	checkClose(t, "batch_norm y", values(t, y), p.Y, 1e-4, 1e-4)
 	checkClose(t, "batch_norm grad_x", grad(t, x), p.GradX, 1e-4, 1e-4)
@@ -70,11 +62,7 @@ func TestNTXentParity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := net.Compile(loss)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			m := mustCompile(t, net, loss)
 			mustRun(t, m)
 			checkClose(t, "loss", []float64{scalarValue(t, loss)}, []float64{c.Loss}, 0, 1e-4)
 			g := grad(t, z)
@@ -100,11 +88,7 @@ func TestNTXentFiniteDifferences(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := net.Compile(loss)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			m := mustCompile(t, net, loss)
 			finiteDiff(t, m, loss, []*gorgonia.Node{z}, 1e-6, 1e-6)
 		})
 	}
@@ -124,11 +108,7 @@ func TestSoftmaxCrossEntropyFiniteDifferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss)
 	finiteDiff(t, m, loss, []*gorgonia.Node{logits}, 1e-6, 1e-6)
 
 	// The value against a direct float64 computation.
@@ -173,10 +153,6 @@ func TestConvBlockFiniteDifferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	loss := weightedSum(t, y, randn(r, 6, 1))
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss)
 	finiteDiff(t, m, loss, net.Learnables(), 1e-6, 1e-6)
 }

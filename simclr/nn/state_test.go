@@ -39,11 +39,7 @@ func trainedState(t *testing.T, arch Arch) (*Net, *State) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := mustCompile(t, net, loss)
 	if err := m.Run(map[*gorgonia.Node][]float32{net.X: randf32(rand.New(rand.NewSource(1)), 4*36)}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,99 @@
+package nn
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+)
+
+// TestBufferSharingExact trains each graph the package builds — SimCLR with
+// every head kind, and a classifier (the supervised baseline and
+// fine-tuning) — for three steps twice, with buffer sharing and with one
+// buffer per node, and requires the same losses and parameter gradients
+// bit for bit: a buffer handed to a node while another still needed it
+// would change them. It also requires that sharing saved memory.
+func TestBufferSharingExact(t *testing.T) {
+	const n, c, hw = 8, 1, 12
+	cases := []struct {
+		name string
+		arch Arch
+	}{
+		{"none", Arch{Encoder: EncoderSpec{Preset: PresetResNetSmall, Width: 4}, Head: HeadSpec{Kind: HeadNone}}},
+		{"linear", Arch{Encoder: EncoderSpec{Preset: PresetResNetSmall, Width: 4}, Head: HeadSpec{Kind: HeadLinear, Out: 8}}},
+		{"nonlinear", Arch{Encoder: EncoderSpec{Preset: PresetResNetSmall, Width: 4}, Head: HeadSpec{Kind: HeadNonlinear, Hidden: 16, Out: 8}}},
+		{"classifier", Arch{Encoder: EncoderSpec{Preset: PresetResNetSmall, Width: 4}, Classes: 3}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			run := func(share bool) (losses []float64, grads [][]float32, st BufferStats) {
+				net, err := Build(tc.arch, 2*n, c, hw, hw, true, 7)
+				if err != nil {
+					t.Fatal(err)
+				}
+				net.noSharing = !share
+				var loss, onehot *gorgonia.Node
+				if tc.arch.Classes > 0 {
+					onehot = net.NewInput("onehot", 2*n, tc.arch.Classes)
+					loss, err = SoftmaxCrossEntropy(net.Logits, onehot)
+				} else {
+					loss, _, err = NTXent(net.Z, n, 0.5)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := mustCompile(t, net, loss)
+				rng := rand.New(rand.NewSource(3))
+				for step := 0; step < 3; step++ {
+					in := map[*gorgonia.Node][]float32{net.X: randf32(rng, 2*n*c*hw*hw)}
+					if onehot != nil {
+						oh := make([]float32, 2*n*tc.arch.Classes)
+						for i := 0; i < 2*n; i++ {
+							oh[i*tc.arch.Classes+rng.Intn(tc.arch.Classes)] = 1
+						}
+						in[onehot] = oh
+					}
+					if err := m.Run(in); err != nil {
+						t.Fatal(err)
+					}
+					losses = append(losses, scalarValue(t, loss))
+					for _, p := range m.Learnables() {
+						g, err := p.Grad()
+						if err != nil {
+							t.Fatal(err)
+						}
+						gd := append([]float32(nil), g.Data().([]float32)...)
+						grads = append(grads, gd)
+						w := p.Value().Data().([]float32)
+						for i := range w {
+							w[i] -= 0.1 * gd[i] // plain SGD, so that later steps see new weights
+						}
+					}
+				}
+				return losses, grads, m.Buffers
+			}
+			wantLoss, wantGrads, private := run(false)
+			gotLoss, gotGrads, shared := run(true)
+			for i := range wantLoss {
+				if math.Float64bits(gotLoss[i]) != math.Float64bits(wantLoss[i]) {
+					t.Fatalf("step %d: loss %v with shared buffers, %v without", i, gotLoss[i], wantLoss[i])
+				}
+			}
+			for i := range wantGrads {
+				for j := range wantGrads[i] {
+					if math.Float32bits(gotGrads[i][j]) != math.Float32bits(wantGrads[i][j]) {
+						t.Fatalf("gradient %d[%d]: %v with shared buffers, %v without", i, j, gotGrads[i][j], wantGrads[i][j])
+					}
+				}
+			}
+			if private.Bytes != private.Unshared || private.Shared != 0 {
+				t.Errorf("without sharing: %+v, want Bytes == Unshared and nothing shared", private)
+			}
+			if shared.Shared == 0 || shared.Bytes >= shared.Unshared {
+				t.Errorf("with sharing: %+v, want some nodes sharing and fewer bytes", shared)
+			}
+			t.Logf("%s: %d of %d nodes share; %d KB instead of %d KB", tc.name, shared.Shared, shared.Nodes, shared.Bytes>>10, shared.Unshared>>10)
+		})
+	}
+}
