@@ -24,8 +24,14 @@ endif
 
 all: build
 
+# The runner records the commit it was built from and whether the source
+# (all but results/, which runs write) had uncommitted changes.
+GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+GIT_DIRTY := $(shell test -n "$$(git status --porcelain -- . ':(exclude)results' 2>/dev/null)" && echo true || echo false)
+LDFLAGS := -X main.buildCommit=$(GIT_COMMIT) -X main.buildDirty=$(GIT_DIRTY)
+
 build:
-	$(GO) build $(GOTAGS) -buildvcs=auto -o $(BIN)/ ./runner ./report
+	$(GO) build $(GOTAGS) -buildvcs=auto -ldflags "$(LDFLAGS)" -o $(BIN)/ ./runner ./report
 
 # test runs every test with the build `make` makes, and the network package
 # in the pure-Go build too (both must stay green).
