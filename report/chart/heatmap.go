@@ -26,6 +26,9 @@ type Heatmap struct {
 	Rows    []string    // row names, top to bottom
 	Values  [][]float64 // [row][column]; NaN: no value (a grey cell marked "n/a")
 	Format  string      // how values are printed; "" means "%.3f"
+	// Notes, when set, are a second, smaller line under the values
+	// ([row][column], "" for none), e.g. "± 0.012 (n=3)".
+	Notes [][]string
 	// Extra, when set, is one more column drawn apart on the right with
 	// its own name (e.g. the row mean), on the same colour scale.
 	Extra *Column
@@ -198,14 +201,19 @@ func (cp *cellPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	type cell struct {
 		x, y float64
 		v    float64
+		note string
 	}
 	var cs []cell
 	for i := range n {
 		for j := range m {
-			cs = append(cs, cell{float64(j), float64(n - 1 - i), cp.h.Values[i][j]})
+			note := ""
+			if i < len(cp.h.Notes) && j < len(cp.h.Notes[i]) {
+				note = cp.h.Notes[i][j]
+			}
+			cs = append(cs, cell{float64(j), float64(n - 1 - i), cp.h.Values[i][j], note})
 		}
 		if cp.h.Extra != nil {
-			cs = append(cs, cell{float64(m) + extraGap, float64(n - 1 - i), cp.h.Extra.Values[i]})
+			cs = append(cs, cell{float64(m) + extraGap, float64(n - 1 - i), cp.h.Extra.Values[i], ""})
 		}
 	}
 	const gap = 0.02 // white lines between cells
@@ -230,6 +238,20 @@ func (cp *cellPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 		sty.Font.Size -= vg.Points(0.5)
 	}
 	showText := sty.Width(widest) <= cw*0.85 && sty.Height(widest) <= ch*0.6
+	// Notes: at most 0.6 of the values' size, shrunk until the widest fits.
+	noteSty := sty
+	noteSty.Font.Size = sty.Font.Size * 0.6
+	widestNote := ""
+	for _, e := range cs {
+		if len(e.note) > len(widestNote) {
+			widestNote = e.note
+		}
+	}
+	for noteSty.Font.Size > vg.Points(5) && noteSty.Width(widestNote) > cw*0.9 {
+		noteSty.Font.Size -= vg.Points(0.5)
+	}
+	showNotes := widestNote != "" && showText && noteSty.Width(widestNote) <= cw*0.9 &&
+		sty.Height("0")+noteSty.Height("0") <= ch*0.8
 	for k, e := range cs {
 		col := color.Color(missingColor)
 		if finite(e.v) {
@@ -250,7 +272,16 @@ func (cp *cellPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 		if showText {
 			t := sty
 			t.Color = textOn(col)
-			c.FillText(t, vg.Point{X: (x0 + x1) / 2, Y: (y0 + y1) / 2}, labels[k])
+			mid := vg.Point{X: (x0 + x1) / 2, Y: (y0 + y1) / 2}
+			if showNotes && e.note != "" {
+				nt := noteSty
+				nt.Color = t.Color
+				up := noteSty.Height("0") * 0.6
+				c.FillText(t, vg.Point{X: mid.X, Y: mid.Y + up}, labels[k])
+				c.FillText(nt, vg.Point{X: mid.X, Y: mid.Y - sty.Height("0")*0.6}, e.note)
+				continue
+			}
+			c.FillText(t, mid, labels[k])
 		}
 	}
 }

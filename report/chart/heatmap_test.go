@@ -64,6 +64,42 @@ func pairwiseHeatmap() *Heatmap {
 	}
 }
 
+// TestHeatmapNotes checks that notes are drawn under the values: the
+// pictures with and without them differ in a few hundred pixels at least.
+func TestHeatmapNotes(t *testing.T) {
+	plain, err := pairwiseHeatmap().PNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := pairwiseHeatmap()
+	h.Notes = [][]string{{"± 0.012 (n=3)", "± 0.020 (n=3)", ""}, {"± 0.004 (n=3)", "± 0.031 (n=3)", ""}, {"", "", "± 0.101 (n=3)"}}
+	noted, err := h.PNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, "heatmap-notes", noted, 0.3)
+	a, b := decodePNG(t, plain), decodePNG(t, noted)
+	diff := 0
+	for y := 0; y < Height; y++ {
+		for x := 0; x < Width; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				diff++
+			}
+		}
+	}
+	if diff < 500 {
+		t.Errorf("%d pixels differ with notes: notes not drawn", diff)
+	}
+}
+
+func decodePNG(t *testing.T, b []byte) image.Image {
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
 func TestHeatmapPNG(t *testing.T) {
 	b, err := pairwiseHeatmap().PNG()
 	if err != nil {

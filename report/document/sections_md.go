@@ -34,10 +34,12 @@ func (w *writer) pairwiseSection(e *experiment) error {
 	header = append(header, "row mean")
 	t := table.New(header...)
 	values := make([][]float64, len(pw.Transforms))
+	notes := make([][]string, len(pw.Transforms))
 	finiteAny := false
 	for i, a := range pw.Transforms {
 		cells := []string{table.Bold(table.Escape(a))}
 		values[i] = make([]float64, len(pw.Transforms))
+		notes[i] = make([]string, len(pw.Transforms))
 		for j, b := range pw.Transforms {
 			s, ok := pw.Cells[pair{a, b}]
 			values[i][j] = math.NaN()
@@ -52,6 +54,12 @@ func (w *writer) pairwiseSection(e *experiment) error {
 			if ok && s.N > 0 {
 				values[i][j] = s.Mean
 				finiteAny = true
+			}
+			switch {
+			case ok && s.N > 1 && n == 0: // seeds differ between cells
+				notes[i][j] = fmt.Sprintf("± %.3f (n=%d)", s.Std, s.N)
+			case ok && s.N > 1:
+				notes[i][j] = fmt.Sprintf("± %.3f", s.Std)
 			}
 		}
 		cells = append(cells, formatFloat(pw.RowMean[i]))
@@ -73,6 +81,7 @@ func (w *writer) pairwiseSection(e *experiment) error {
 		Columns:    pw.Transforms,
 		Rows:       pw.Transforms,
 		Values:     values,
+		Notes:      notes,
 		Extra:      &chart.Column{Name: "row mean", Values: pw.RowMean},
 		ScaleLabel: fmt.Sprintf("macro F1, %s (mean over seeds)", e.Headline),
 	}
