@@ -140,6 +140,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		log:    prog.logger(),
 	}
 	start := time.Now()
+	r.measureRSS = *jobs == 1
 	results := r.run(ctx, *jobs)
 	prog.close()
 	removeEmptyDirs(r.ckRoot, filepath.Dir(r.ckRoot))
@@ -189,6 +190,9 @@ type gridRun struct {
 	ckRoot string // checkpoints of this experiment: ckRoot/<hash>-s<seed>
 	prog   progress
 	log    *slog.Logger
+	// measureRSS: one cell at a time, so the process's peak resident
+	// memory while a cell runs is the cell's (recorded as peak_rss_mb).
+	measureRSS bool
 }
 
 // run runs the cells with `jobs` workers, in grid order, and returns one
@@ -292,9 +296,15 @@ func (r *gridRun) runCell(ctx context.Context, c *grid.Cell) cellResult {
 			}
 		},
 	}
+	measured := r.measureRSS && resetPeakRSS()
 	res, runErr := runProtected(cellCtx, c.Config, hooks)
 	stopBeat()
 	out.duration = time.Since(start)
+	if mb := peakRSS(); measured && mb > 0 {
+		if err := r.db.RecordPeakRSS(context.WithoutCancel(ctx), runID, mb); err != nil && !errors.Is(err, store.ErrClaimLost) {
+			r.log.Warn("record peak RSS", "cell", c.Index, "run", runID, "err", err)
+		}
+	}
 
 	// Record the outcome even when ctx is cancelled (an interrupted cell
 	// must be marked so).

@@ -60,6 +60,9 @@ func TestRunSmokeThenSkipThenForce(t *testing.T) {
 	if steps != 2*4 { // 128 images / batch 32 = 4 steps an epoch
 		t.Errorf("GetRun(1) step_loss metrics = %d, want 8", steps)
 	}
+	if d.PeakRSSMB < 10 || d.PeakRSSMB > 1e5 {
+		t.Errorf("GetRun(1).PeakRSSMB = %v, want the process's peak resident memory in MB", d.PeakRSSMB)
+	}
 	p := d.Provenance
 	if p.GoVersion != runtime.Version() || p.GOMAXPROCS != runtime.GOMAXPROCS(0) || p.PID != os.Getpid() || p.Host == "" {
 		t.Errorf("GetRun(1).Provenance = %+v, want this process's Go version, GOMAXPROCS, pid and host", p)

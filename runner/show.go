@@ -160,6 +160,9 @@ func writeRun(w io.Writer, d *store.RunDetail) error {
 	if d.DatasetChecksum != "" {
 		fmt.Fprintf(tw, "  dataset checksum\t%s\n", d.DatasetChecksum)
 	}
+	if d.PeakRSSMB > 0 {
+		fmt.Fprintf(tw, "  peak RSS\t%.0f MB (the process, while this attempt ran)\n", d.PeakRSSMB)
+	}
 	flush()
 	return bw.Flush()
 }

@@ -181,7 +181,7 @@ func (db *DB) Claim(ctx context.Context, expID int64, label string, cfg simclr.C
 		UPDATE runs SET
 			status = 'running', attempt = attempt + 1, label = ?, grid_index = ?, config_json = ?,
 			started_at = ?, heartbeat_at = ?, ended_at = NULL, duration_s = NULL, error = NULL,
-			pretrain_s = NULL, eval_s = NULL, final_loss = NULL, dataset_checksum = '',
+			pretrain_s = NULL, eval_s = NULL, final_loss = NULL, dataset_checksum = '', peak_rss_mb = NULL,
 			git_commit = ?, git_dirty = ?, go_version = ?, gomaxprocs = ?, host = ?, pid = ?
 		 WHERE id = ?`,
 		label, key.Index, string(cfgJSON), ts, ts,

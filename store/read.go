@@ -216,6 +216,7 @@ type RunDetail struct {
 	CreatedAt       time.Time
 	PretrainTime    time.Duration
 	EvalTime        time.Duration
+	PeakRSSMB       float64 // the process's peak resident memory while the attempt ran; 0: not measured
 }
 
 // GetRun returns everything about run id, or an error wrapping ErrNotFound.
@@ -235,13 +236,14 @@ func (db *DB) GetRun(ctx context.Context, id int64) (*RunDetail, error) {
 	var (
 		errText, created sql.NullString
 		pretrain, evalS  sql.NullFloat64
+		peakRSS          sql.NullFloat64
 		gitDirty         int
 	)
 	err = db.db.QueryRowContext(ctx, `
-		SELECT experiment_id, error, config_json, created_at, pretrain_s, eval_s, dataset_checksum,
+		SELECT experiment_id, error, config_json, created_at, pretrain_s, eval_s, peak_rss_mb, dataset_checksum,
 		       git_commit, git_dirty, go_version, gomaxprocs, host, pid
 		  FROM runs WHERE id = ?`, id).Scan(
-		&d.ExperimentID, &errText, &d.ConfigJSON, &created, &pretrain, &evalS, &d.DatasetChecksum,
+		&d.ExperimentID, &errText, &d.ConfigJSON, &created, &pretrain, &evalS, &peakRSS, &d.DatasetChecksum,
 		&d.Provenance.GitCommit, &gitDirty, &d.Provenance.GoVersion, &d.Provenance.GOMAXPROCS,
 		&d.Provenance.Host, &d.Provenance.PID)
 	if err != nil {
@@ -250,6 +252,7 @@ func (db *DB) GetRun(ctx context.Context, id int64) (*RunDetail, error) {
 	d.ErrorText = errText.String
 	d.Provenance.GitDirty = gitDirty != 0
 	d.PretrainTime, d.EvalTime = seconds(pretrain.Float64), seconds(evalS.Float64)
+	d.PeakRSSMB = peakRSS.Float64
 	if d.CreatedAt, err = parseTime(created); err != nil {
 		return fail(err)
 	}

@@ -115,6 +115,15 @@ func (db *DB) ownedWrite(ctx context.Context, op string, runID int64, fn func(tx
 	return nil
 }
 
+// RecordPeakRSS stores the peak resident memory (MB) of the process while
+// the run's attempt ran; the runner calls it before Finish or MarkFailed.
+func (db *DB) RecordPeakRSS(ctx context.Context, runID int64, mb float64) error {
+	return db.ownedWrite(ctx, "record peak RSS", runID, func(tx *sql.Tx, _ string) error {
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET peak_rss_mb = ? WHERE id = ?`, mb, runID)
+		return err
+	})
+}
+
 // Finish records a run's result in one transaction: the epochs of res
 // (upserted, as RecordEpoch), its evaluations (replacing any earlier ones
 // of this run), final loss, pretrain and eval times, dataset checksum,

@@ -77,6 +77,35 @@ func TestRecordSteps(t *testing.T) {
 	}
 }
 
+// TestRecordPeakRSS: the figure is stored while the run is owned, read
+// back by GetRun, and cleared when the run is claimed again.
+func TestRecordPeakRSS(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	expID := mustExperiment(t, db, "e")
+	cfg := testConfig(1)
+	id := mustClaim(t, db, expID, "l", cfg)
+	if err := db.RecordPeakRSS(ctx, id, 612.5); err != nil {
+		t.Fatalf("RecordPeakRSS() = %v", err)
+	}
+	if err := db.MarkFailed(ctx, id, StatusFailed, "boom"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.GetRun(ctx, id)
+	if err != nil || d.PeakRSSMB != 612.5 {
+		t.Fatalf("GetRun().PeakRSSMB = %v, %v; want 612.5", d.PeakRSSMB, err)
+	}
+	if err := db.RecordPeakRSS(ctx, id, 1); !errors.Is(err, ErrClaimLost) {
+		t.Errorf("RecordPeakRSS on a failed run = %v, want ErrClaimLost", err)
+	}
+	if again, claimed, _, err := db.Claim(ctx, expID, "l", cfg, keyOf(cfg), testProv, ClaimPolicy{RetryFailed: true}); err != nil || !claimed || again != id {
+		t.Fatalf("reclaim = run %d, %v, %v; want run %d claimed", again, claimed, err, id)
+	}
+	if d, err = db.GetRun(ctx, id); err != nil || d.PeakRSSMB != 0 {
+		t.Errorf("after a new claim PeakRSSMB = %v, %v; want 0 (not measured yet)", d.PeakRSSMB, err)
+	}
+}
+
 func TestFinish(t *testing.T) {
 	db, clk := openTest(t)
 	ctx := context.Background()
