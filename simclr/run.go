@@ -64,13 +64,13 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 		enc = nil
 	}
 	if err != nil {
-		return &c.res, err
+		return c.result(), err
 	}
 	c.res.PretrainTime = time.Since(start)
 
 	start = time.Now()
 	if err := c.evaluate(ctx, enc); err != nil {
-		return &c.res, err
+		return c.result(), err
 	}
 	c.res.EvalTime = time.Since(start)
 	if hooks.Checkpoint != "" {
@@ -78,7 +78,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 			hooks.Logger.Warn("remove checkpoint", "dir", hooks.Checkpoint, "err", err)
 		}
 	}
-	return &c.res, nil
+	return c.result(), nil
 }
 
 // cell is the state of one Run.
@@ -94,6 +94,15 @@ type cell struct {
 	evalTrain   *data.Set             // linear evaluation's labelled images
 	labelled    map[float64]*data.Set // fine-tuning subsets by label fraction
 	res         Result
+}
+
+// result returns a copy of the cell's result: a pointer into the cell
+// would keep the whole cell — its images, hooks and everything they
+// reach — alive for as long as the caller keeps the result (a runner keeps
+// every cell's until the grid ends; that leaked about 1 GB a cell).
+func (c *cell) result() *Result {
+	res := c.res
+	return &res
 }
 
 // split cuts the parts of train the cell uses, each chosen by the cell's
