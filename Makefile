@@ -96,10 +96,11 @@ report:
 SEEDS ?= [1,2,3]
 results: data deps
 	$(MAKE) build
-	$(BIN)/runner run experiments/seed_table.toml --db $(DB) --retry-failed --set seeds=$(SEEDS)
-	$(BIN)/runner run experiments/projection_head.toml --db $(DB) --retry-failed --set seeds=$(SEEDS)
-	$(BIN)/runner run experiments/augment_ablation.toml --db $(DB) --retry-failed --set seeds=$(SEEDS)
-	$(BIN)/runner run experiments/batch_size.toml --db $(DB) --retry-failed --set seeds=$(SEEDS)
+	$(BIN)/runner run experiments/seed_table.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
+	$(BIN)/runner run experiments/projection_head.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
+	$(BIN)/runner run experiments/augment_ablation.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
+	$(BIN)/runner run experiments/color_strength.toml --db $(DB) --retry-failed
+	$(BIN)/runner run experiments/batch_size.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/report build --db $(DB) --out results/
 
 # bench compares one SimCLR step in Go and in PyTorch (when python3-torch
