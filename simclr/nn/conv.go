@@ -16,27 +16,27 @@ import (
 
 // The convolution as three gorgonia ops that keep their buffers across
 // runs: convOp (forward), convGradXOp and convGradWOp (its two gradients,
-// made by convOp.SymDiff). Each image of the batch is im2col'ed into a
-// per-worker buffer and multiplied by the weights with one SGEMM whose
-// output is already NCHW (no transpose); the batch is split between
-// runtime.GOMAXPROCS workers. With K = in·k·k and P = OH·OW:
+// made by convOp.SymDiff); the batch is split between runtime.GOMAXPROCS
+// workers, each working image by image.
 //
-//	forward  y_b [out, P]    = W [out, K] · col(x_b) [K, P]
-//	grad x   dx_b            = col2im( Wᵀ [K, out] · dy_b [out, P] )
-//	grad w   dW [out, K]     = Σ_b dy_b [out, P] · col(x_b)ᵀ [P, K]
+// 1×1 stride-1 convolutions without padding multiply x_b directly:
+// y_b [out, P] = W [out, in] · x_b [in, P]. Every other convolution is an
+// implicit GEMM over the image's phase planes (convGeom.padded): no im2col
+// matrix is ever built. Each image is copied once into its zero-bordered
+// phase planes, and for every kernel tap (i, j) the inputs of all outputs
+// are a [in, P'] matrix inside them (leading dimension chanLen), so
 //
-// Stride-1 convolutions (k > 1) use the padded-width layout described at
-// convGeom.padded without any col matrix (implicit GEMM): in that layout
-// the input rows that kernel tap (i, j) multiplies are the padded planes
-// shifted by i·wp + j, a [in, P'] matrix with leading dimension chanLen,
-// so y_b = Σ over the k² taps of W_ij [out, in] · shifted planes, k² SGEMMs
-// with K = in, and dW_ij = Σ_b dy_b · shifted planesᵀ. That skips writing
-// and reading the k²-times larger col matrix: measured 26–31% faster than
-// im2col + one SGEMM for the forward of resnet-small's three stages
-// (OpenBLAS). The weights are re-laid out tap-major (W_ij [out, in]
-// contiguous) once a run. When pad ≤ k − 1 they compute grad x as the forward
-// convolution of dy with the flipped, transposed weights (convGeom.back)
-// instead of col2im. 1×1 stride-1 convolutions multiply x_b directly.
+//	forward  y_b       = Σ_taps W_ij [out, in] · planes_ij [in, P']      (k² SGEMMs, K = in)
+//	grad w   dW_ij     = Σ_b dy_b [out, P'] · planes_ijᵀ [P', in]
+//	grad x   dplanes_ij += W_ijᵀ [in, out] · dy_b [out, P'], then back to dx
+//
+// with the weights laid out tap-major (W_ij contiguous) once a run.
+// Stride-1 convolutions with pad ≤ k − 1 compute grad x instead as the
+// forward convolution of dy with the flipped, transposed weights
+// (convGeom.back). Against im2col + one SGEMM per image, skipping the
+// k²-times larger col matrix made the forward of resnet-small's three
+// 3×3 stride-1 stages 26–31% faster and the whole SimCLR step 16–24%
+// (OpenBLAS); for the strided convolutions it measured the same.
 //
 // The outputs are tensors owned by the op and overwritten by the next run:
 // gorgonia's tape machine binds them to the nodes, as it does any op's
@@ -51,21 +51,26 @@ type convGeom struct {
 	stride, pad int
 	oh, ow      int
 	kk, p       int  // K = in·k·k, P = oh·ow
-	direct      bool // 1×1, stride 1, no padding: col(x_b) is x_b
-	// Stride 1 (k > 1): the padded-width layout. Each channel of x_b is
-	// copied once into a zero-bordered [h+2·pad, w+2·pad] plane (plus k−1
-	// spare values), so that the inputs of tap (i, j) for channel c are one
-	// contiguous slice of it, and the products run over P' = oh·wp
+	direct      bool // 1×1, stride 1, no padding: y_b = W·x_b
+	// Every other convolution uses phase planes (implicit GEMM, no col
+	// matrix). With stride s, the zero-padded input is split into s²
+	// phase planes per channel, plane (a, b) holding padded rows a, a+s,
+	// a+2s, … and columns b, b+s, …, in rows of width wp (plus spare
+	// values), so that the inputs of kernel tap (i, j) for every output
+	// are one contiguous run of plane (i mod s, j mod s) starting at
+	// (i div s)·wp + j div s, and the products run over P' = oh·wp
 	// columns, the wp − ow extra ones per output row being ignored
-	// (forward) or zero (backward).
+	// (forward) or zero (backward). With s = 1 there is one plane: the
+	// padded image itself.
 	padded          bool
+	rows            int // rows of a phase plane
 	wp, chanLen, pp int
 	back            *convGeom // ∂x as a convolution of dy (stride 1, pad ≤ k−1), else nil
 	xShape, yShape  tensor.Shape
 	wShape          tensor.Shape
 	dt              tensor.Dtype
 	workers         int
-	colLen, partLen int
+	partLen         int
 }
 
 func newConvGeom(x, w tensor.Shape, dt tensor.Dtype, stride, pad int) (*convGeom, error) {
@@ -73,7 +78,7 @@ func newConvGeom(x, w tensor.Shape, dt tensor.Dtype, stride, pad int) (*convGeom
 	if err != nil {
 		return nil, err
 	}
-	if g.padded && pad <= g.k-1 {
+	if g.padded && stride == 1 && pad <= g.k-1 {
 		// ∂x of a stride-1 convolution is the stride-1 convolution of dy
 		// with the flipped, transposed weights and padding k−1−pad: the
 		// same padded-width path as the forward, with copies instead of
@@ -107,13 +112,13 @@ func newConvGeom1(x, w tensor.Shape, dt tensor.Dtype, stride, pad int) (*convGeo
 	g.wShape = w.Clone()
 	g.yShape = tensor.Shape{g.b, g.out, g.oh, g.ow}
 	g.workers = max(1, min(maxWorkers(), g.b))
-	g.colLen = g.kk * g.p
-	if stride == 1 && !g.direct {
+	if !g.direct {
+		ext := (g.k - 1) / stride // taps beyond the first, in phase-plane steps
 		g.padded = true
-		g.wp = g.w + 2*pad
-		g.chanLen = (g.h+2*pad)*g.wp + g.k - 1
+		g.rows = g.oh + ext
+		g.wp = g.ow + ext
+		g.chanLen = g.rows*g.wp + ext
 		g.pp = g.oh * g.wp
-		g.colLen = g.kk * g.pp
 	}
 	g.partLen = g.out * g.kk
 	return g, nil
@@ -436,39 +441,30 @@ func parallel(workers, n int, f func(worker, lo, hi int)) {
 // each output channel's Σy and Σy² of the images worker w computed into
 // sums[w][o] and sums[w][out+o].
 func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T, sums [][]float64) {
-	var cols, pads, exts [][]T
+	var pads, exts [][]T
 	var wt []T
 	if g.padded {
 		wt = tapMajor(g, w, scratch[T](&ws[0], 1, g.out*g.kk)[0])
-		pads = scratch[T](&ws[1], g.workers, g.in*g.chanLen)
+		pads = scratch[T](&ws[1], g.workers, g.planesLen())
 		exts = scratch[T](&ws[2], g.workers, g.out*g.pp)
-	} else {
-		cols = scratch[T](&ws[0], g.workers, g.colLen)
 	}
 	xs, ys := g.in*g.h*g.w, g.out*g.p
 	parallel(g.workers, g.b, func(wk, lo, hi int) {
 		for b := lo; b < hi; b++ {
 			xb, yb := x[b*xs:(b+1)*xs], y[b*ys:(b+1)*ys]
-			switch {
-			case g.direct:
+			if g.direct {
 				gemm(false, false, g.out, g.p, g.kk, 1, w, g.kk, xb, g.p, 0, yb, g.p)
-			case g.padded:
+			} else {
 				pad, ext := pads[wk], exts[wk][:g.out*g.pp]
-				padPlanes(g, xb, pad)
-				kk := g.k * g.k
-				for t := 0; t < kk; t++ {
-					off := (t/g.k)*g.wp + t%g.k
+				phasePlanes(g, xb, pad)
+				for t := 0; t < g.k*g.k; t++ {
 					beta := T(1)
 					if t == 0 {
 						beta = 0
 					}
-					gemm(false, false, g.out, g.pp, g.in, 1, wt[t*g.out*g.in:], g.in, pad[off:], g.chanLen, beta, ext, g.pp)
+					gemm(false, false, g.out, g.pp, g.in, 1, wt[t*g.out*g.in:], g.in, pad[g.tapOffset(t):], g.chanLen, beta, ext, g.pp)
 				}
 				unpadRows(g, ext, yb, g.out, g.oh, g.ow)
-			default:
-				col := cols[wk][:g.colLen]
-				im2col(g, xb, col)
-				gemm(false, false, g.out, g.p, g.kk, 1, w, g.kk, col, g.p, 0, yb, g.p)
 			}
 			if sums != nil {
 				a := sums[wk]
@@ -480,6 +476,32 @@ func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T
 			}
 		}
 	})
+}
+
+// planesLen is the length of one image's phase planes.
+func (g *convGeom) planesLen() int { return g.stride * g.stride * g.in * g.chanLen }
+
+// clearPlanes zeroes the phase planes some tap reads.
+func (g *convGeom) clearPlanes(pad any) {
+	s, used, n := g.stride, min(g.stride, g.k), g.in*g.chanLen
+	for a := 0; a < used; a++ {
+		for b := 0; b < used; b++ {
+			o := (a*s + b) * n
+			switch p := pad.(type) {
+			case []float32:
+				clear(p[o : o+n])
+			case []float64:
+				clear(p[o : o+n])
+			}
+		}
+	}
+}
+
+// tapOffset is where, in an image's phase planes, the inputs of kernel tap
+// t = i·k + j start (channel 0; channel c is c·chanLen further).
+func (g *convGeom) tapOffset(t int) int {
+	i, j, s := t/g.k, t%g.k, g.stride
+	return ((i%s)*s+j%s)*g.in*g.chanLen + (i/s)*g.wp + j/s
 }
 
 // tapMajor writes the weights w [out, in, k, k] tap-major into dst
@@ -512,92 +534,134 @@ func fromTapMajor[T float32 | float64](g *convGeom, src, dw []T) {
 }
 
 func convBackX[T float32 | float64](g *convGeom, ws *[3]workspace, w, dy, dx []T) {
-	cols := scratch[T](&ws[0], g.workers, g.colLen)
 	var pads, exts [][]T
+	var wt []T
 	if g.padded {
-		pads = scratch[T](&ws[1], g.workers, g.in*g.chanLen)
+		wt = tapMajor(g, w, scratch[T](&ws[0], 1, g.out*g.kk)[0])
+		pads = scratch[T](&ws[1], g.workers, g.planesLen())
 		exts = scratch[T](&ws[2], g.workers, g.out*g.pp)
 	}
 	xs, ys := g.in*g.h*g.w, g.out*g.p
 	parallel(g.workers, g.b, func(wk, lo, hi int) {
-		col := cols[wk][:g.colLen]
 		for b := lo; b < hi; b++ {
 			dxb, dyb := dx[b*xs:(b+1)*xs], dy[b*ys:(b+1)*ys]
-			switch {
-			case g.direct:
+			if g.direct {
 				gemm(true, false, g.kk, g.p, g.out, 1, w, g.kk, dyb, g.p, 0, dxb, g.p)
-			case g.padded:
-				pad, ext := pads[wk], exts[wk][:g.out*g.pp]
-				padRows(g, dyb, ext)
-				gemm(true, false, g.kk, g.pp, g.out, 1, w, g.kk, ext, g.pp, 0, col, g.pp)
-				colsAdd(g, col, pad, dxb)
-			default:
-				gemm(true, false, g.kk, g.p, g.out, 1, w, g.kk, dyb, g.p, 0, col, g.p)
-				col2im(g, col, dxb)
+				continue
 			}
+			// ∂ of the phase planes: each tap adds W_ijᵀ·dy into its shifted
+			// run (runs of different taps overlap: one GEMM after another).
+			pad, ext := pads[wk][:g.planesLen()], exts[wk][:g.out*g.pp]
+			g.clearPlanes(pad)
+			padRows(g, dyb, ext)
+			for t := 0; t < g.k*g.k; t++ {
+				gemm(true, false, g.in, g.pp, g.out, 1, wt[t*g.out*g.in:], g.in, ext, g.pp, 1, pad[g.tapOffset(t):], g.chanLen)
+			}
+			unphasePlanes(g, pad, dxb)
 		}
 	})
 }
 
 func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace, x, dy, dw []T) {
-	var cols, pads, exts [][]T
+	var pads, exts [][]T
 	if g.padded {
-		pads = scratch[T](&ws[1], g.workers, g.in*g.chanLen)
+		pads = scratch[T](&ws[1], g.workers, g.planesLen())
 		exts = scratch[T](&ws[2], g.workers, g.out*g.pp)
-	} else {
-		cols = scratch[T](&ws[0], g.workers, g.colLen)
 	}
 	parts := scratch[T](pw, g.workers, g.partLen)
 	xs, ys := g.in*g.h*g.w, g.out*g.p
 	parallel(g.workers, g.b, func(wk, lo, hi int) {
 		part := parts[wk][:g.partLen] // tap-major when padded
-		if wk == 0 && !g.padded {
-			part = dw
-		}
 		clear(part)
 		for b := lo; b < hi; b++ {
 			xb, dyb := x[b*xs:(b+1)*xs], dy[b*ys:(b+1)*ys]
-			switch {
-			case g.direct:
+			if g.direct {
 				gemm(false, true, g.out, g.kk, g.p, 1, dyb, g.p, xb, g.p, 1, part, g.kk)
-			case g.padded:
-				pad, ext := pads[wk], exts[wk][:g.out*g.pp]
-				padPlanes(g, xb, pad)
-				padRows(g, dyb, ext)
-				for t := 0; t < g.k*g.k; t++ {
-					off := (t/g.k)*g.wp + t%g.k
-					gemm(false, true, g.out, g.in, g.pp, 1, ext, g.pp, pad[off:], g.chanLen, 1, part[t*g.out*g.in:], g.in)
-				}
-			default:
-				col := cols[wk][:g.colLen]
-				im2col(g, xb, col)
-				gemm(false, true, g.out, g.kk, g.p, 1, dyb, g.p, col, g.p, 1, part, g.kk)
+				continue
+			}
+			pad, ext := pads[wk], exts[wk][:g.out*g.pp]
+			phasePlanes(g, xb, pad)
+			padRows(g, dyb, ext)
+			for t := 0; t < g.k*g.k; t++ {
+				gemm(false, true, g.out, g.in, g.pp, 1, ext, g.pp, pad[g.tapOffset(t):], g.chanLen, 1, part[t*g.out*g.in:], g.in)
 			}
 		}
 	})
-	if g.padded {
-		clear(dw)
-		for wk := 0; wk < g.workers && wk < g.b; wk++ {
-			fromTapMajor(g, parts[wk][:g.partLen], dw)
+	clear(dw)
+	for wk := 0; wk < g.workers && wk < g.b; wk++ {
+		part := parts[wk][:g.partLen]
+		if g.padded {
+			fromTapMajor(g, part, dw)
+			continue
 		}
-		return
-	}
-	for wk := 1; wk < g.workers && wk < g.b; wk++ {
-		for i, v := range parts[wk][:g.partLen] {
-			dw[i] += v
-		}
+		addTo(dw, part)
 	}
 }
 
-// padPlanes copies image x [in, h, w] into the zero-bordered planes pad
-// [in, chanLen], whose borders are never written, so stay zero.
-func padPlanes[T float32 | float64](g *convGeom, x, pad []T) {
-	hw := g.h * g.w
-	for c := 0; c < g.in; c++ {
-		plane := pad[c*g.chanLen : (c+1)*g.chanLen]
-		for iy := 0; iy < g.h; iy++ {
-			o := (iy+g.pad)*g.wp + g.pad
-			copy(plane[o:o+g.w], x[c*hw+iy*g.w:c*hw+(iy+1)*g.w])
+// phaseCols returns the columns [v0, v1) of a phase plane with column
+// phase b that hold image columns (s·v + b − pad in [0, w)).
+func (g *convGeom) phaseCols(b int) (v0, v1 int) {
+	s := g.stride
+	if d := g.pad - b; d > 0 {
+		v0 = (d + s - 1) / s
+	}
+	if n := g.w - 1 + g.pad - b; n >= 0 {
+		v1 = min(g.wp, n/s+1)
+	}
+	return v0, max(v0, v1)
+}
+
+// phasePlanes writes image x [in, h, w] into its phase planes pad [s²][in]
+// [chanLen]. Only positions that hold image values are written: the
+// padding stays zero from the buffer's allocation.
+func phasePlanes[T float32 | float64](g *convGeom, x, pad []T) {
+	s := g.stride
+	phaseRows(g, pad, x, func(prow, xrow []T, v0, v1, b int) {
+		if s == 1 {
+			copy(prow[v0:v1], xrow[v0+b-g.pad:])
+			return
+		}
+		for v := v0; v < v1; v++ {
+			prow[v] = xrow[s*v+b-g.pad]
+		}
+	})
+}
+
+// unphasePlanes is the adjoint of phasePlanes: dx [in, h, w] gets each
+// image position's value from the phase planes (0 where no output reads
+// it).
+func unphasePlanes[T float32 | float64](g *convGeom, pad, dx []T) {
+	clear(dx)
+	s := g.stride
+	phaseRows(g, pad, dx, func(prow, xrow []T, v0, v1, b int) {
+		if s == 1 {
+			copy(xrow[v0+b-g.pad:], prow[v0:v1])
+			return
+		}
+		for v := v0; v < v1; v++ {
+			xrow[s*v+b-g.pad] = prow[v]
+		}
+	})
+}
+
+// phaseRows calls f for every row of a phase plane that some tap reads and
+// that holds image values: prow is the plane's row, xrow the image row
+// (one channel of x [in, h, w]) it comes from, [v0, v1) the plane columns
+// holding image columns s·v + b − pad.
+func phaseRows[T float32 | float64](g *convGeom, pad, x []T, f func(prow, xrow []T, v0, v1, b int)) {
+	s, hw, used := g.stride, g.h*g.w, min(g.stride, g.k)
+	for a := 0; a < used; a++ { // planes no tap reads are left alone
+		for b := 0; b < used; b++ {
+			v0, v1 := g.phaseCols(b)
+			planes := pad[(a*s+b)*g.in*g.chanLen:]
+			for c := 0; c < g.in; c++ {
+				plane, xc := planes[c*g.chanLen:(c+1)*g.chanLen], x[c*hw:(c+1)*hw]
+				for u := 0; u < g.rows; u++ {
+					if iy := s*u + a - g.pad; iy >= 0 && iy < g.h {
+						f(plane[u*g.wp:(u+1)*g.wp], xc[iy*g.w:(iy+1)*g.w], v0, v1, b)
+					}
+				}
+			}
 		}
 	}
 }
@@ -619,133 +683,11 @@ func padRows[T float32 | float64](g *convGeom, dy, ext []T) {
 	}
 }
 
-// colsAdd is the adjoint of padPlanes + taking the k² shifted slices of
-// each plane as the rows of a col matrix: it sums the rows of dcol [K, P'] into
-// the padded planes pad (cleared first) and copies their interiors to
-// dx [in, h, w].
-func colsAdd[T float32 | float64](g *convGeom, dcol, pad, dx []T) {
-	clear(pad[:g.in*g.chanLen])
-	hw := g.h * g.w
-	for c := 0; c < g.in; c++ {
-		plane := pad[c*g.chanLen : (c+1)*g.chanLen]
-		for i := 0; i < g.k; i++ {
-			for j := 0; j < g.k; j++ {
-				r := (c*g.k+i)*g.k + j
-				o := i*g.wp + j
-				addTo(plane[o:o+g.pp], dcol[r*g.pp:(r+1)*g.pp])
-			}
-		}
-		for iy := 0; iy < g.h; iy++ {
-			o := (iy+g.pad)*g.wp + g.pad
-			copy(dx[c*hw+iy*g.w:c*hw+(iy+1)*g.w], plane[o:o+g.w])
-		}
-	}
-}
-
 // addTo sets dst += src elementwise.
 func addTo[T float32 | float64](dst, src []T) {
 	src = src[:len(dst)]
 	for i, v := range src {
 		dst[i] += v
-	}
-}
-
-// im2col writes the patches of one image x [in, h, w] into col [K, P]:
-// col[(c·k + i)·k + j, oy·ow + ox] = x[c, oy·s − pad + i, ox·s − pad + j]
-// (0 outside the image).
-func im2col[T float32 | float64](g *convGeom, x, col []T) {
-	k, s, pad := g.k, g.stride, g.pad
-	r := 0
-	for c := 0; c < g.in; c++ {
-		xc := x[c*g.h*g.w : (c+1)*g.h*g.w]
-		for i := 0; i < k; i++ {
-			for j := 0; j < k; j++ {
-				dst := col[r*g.p : (r+1)*g.p]
-				r++
-				// Output columns ox in [lo, hi) read inside the image:
-				// 0 ≤ ox·s − pad + j < w.
-				lo, hi := validRange(g.ow, g.w, s, j-pad)
-				for oy := 0; oy < g.oh; oy++ {
-					row := dst[oy*g.ow : (oy+1)*g.ow]
-					iy := oy*s - pad + i
-					if iy < 0 || iy >= g.h || lo >= hi {
-						clear(row)
-						continue
-					}
-					src := xc[iy*g.w : (iy+1)*g.w]
-					clear(row[:lo])
-					clear(row[hi:])
-					if s == 1 {
-						copy(row[lo:hi], src[lo-pad+j:hi-pad+j])
-						continue
-					}
-					ix := lo*s - pad + j
-					for ox := lo; ox < hi; ox++ {
-						row[ox] = src[ix]
-						ix += s
-					}
-				}
-			}
-		}
-	}
-}
-
-// validRange returns the output columns [lo, hi) of a row of ow whose
-// input column ox·s + off lies in [0, w); lo = hi when there are none.
-func validRange(ow, w, s, off int) (lo, hi int) {
-	// ox·s + off ≥ 0  ⇔  ox ≥ ⌈−off/s⌉;  ox·s + off ≤ w − 1  ⇔  ox ≤ ⌊(w − 1 − off)/s⌋.
-	lo = 0
-	if off < 0 {
-		lo = (-off + s - 1) / s
-	}
-	hi = ow
-	if last := w - 1 - off; last < 0 {
-		hi = 0
-	} else {
-		hi = min(ow, last/s+1)
-	}
-	lo = min(lo, ow)
-	if hi < lo {
-		hi = lo
-	}
-	return lo, hi
-}
-
-// col2im is the adjoint of im2col: dx [in, h, w] = Σ of col's entries over
-// the positions im2col read them from.
-func col2im[T float32 | float64](g *convGeom, col, dx []T) {
-	clear(dx)
-	k, s, pad := g.k, g.stride, g.pad
-	r := 0
-	for c := 0; c < g.in; c++ {
-		dc := dx[c*g.h*g.w : (c+1)*g.h*g.w]
-		for i := 0; i < k; i++ {
-			for j := 0; j < k; j++ {
-				src := col[r*g.p : (r+1)*g.p]
-				r++
-				lo, hi := validRange(g.ow, g.w, s, j-pad)
-				if lo >= hi {
-					continue
-				}
-				for oy := 0; oy < g.oh; oy++ {
-					iy := oy*s - pad + i
-					if iy < 0 || iy >= g.h {
-						continue
-					}
-					row := src[oy*g.ow : (oy+1)*g.ow]
-					dst := dc[iy*g.w : (iy+1)*g.w]
-					if s == 1 {
-						addTo(dst[lo-pad+j:hi-pad+j], row[lo:hi])
-						continue
-					}
-					ix := lo*s - pad + j
-					for ox := lo; ox < hi; ox++ {
-						dst[ix] += row[ox]
-						ix += s
-					}
-				}
-			}
-		}
 	}
 }
 

@@ -30,10 +30,10 @@
 // The hot layers are custom gorgonia ops (Op + SDOp, each gradient an op
 // of its own) that write into buffers kept across runs instead of
 // gorgonia's per-run allocations (issue 5):
-//   - conv.go: convolution as im2col + one GEMM per image, the batch split
-//     between GOMAXPROCS workers; stride-1 convolutions use a padded-width
-//     layout (one contiguous copy per im2col row) and compute ∂x as the
-//     convolution of dy with the flipped weights. GEMM is gonum's pure-Go
+//   - conv.go: convolution as an implicit GEMM (k² GEMMs over shifted
+//     views of each image's zero-bordered phase planes, no im2col matrix),
+//     the batch split between GOMAXPROCS workers; stride-1 convolutions
+//     compute ∂x as the convolution of dy with the flipped weights. GEMM is gonum's pure-Go
 //     BLAS, or OpenBLAS with the openblas build tag (blas_openblas.go:
 //     CGO_LDFLAGS=-lopenblas, Debian's libopenblas-dev,
 //     OPENBLAS_NUM_THREADS=1).
