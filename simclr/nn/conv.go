@@ -482,17 +482,12 @@ func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T
 func (g *convGeom) planesLen() int { return g.stride * g.stride * g.in * g.chanLen }
 
 // clearPlanes zeroes the phase planes some tap reads.
-func (g *convGeom) clearPlanes(pad any) {
+func clearPlanes[T float32 | float64](g *convGeom, pad []T) {
 	s, used, n := g.stride, min(g.stride, g.k), g.in*g.chanLen
 	for a := 0; a < used; a++ {
 		for b := 0; b < used; b++ {
 			o := (a*s + b) * n
-			switch p := pad.(type) {
-			case []float32:
-				clear(p[o : o+n])
-			case []float64:
-				clear(p[o : o+n])
-			}
+			clear(pad[o : o+n])
 		}
 	}
 }
@@ -552,7 +547,7 @@ func convBackX[T float32 | float64](g *convGeom, ws *[3]workspace, w, dy, dx []T
 			// ∂ of the phase planes: each tap adds W_ijᵀ·dy into its shifted
 			// run (runs of different taps overlap: one GEMM after another).
 			pad, ext := pads[wk][:g.planesLen()], exts[wk][:g.out*g.pp]
-			g.clearPlanes(pad)
+			clearPlanes(g, pad)
 			padRows(g, dyb, ext)
 			for t := 0; t < g.k*g.k; t++ {
 				gemm(true, false, g.in, g.pp, g.out, 1, wt[t*g.out*g.in:], g.in, ext, g.pp, 1, pad[g.tapOffset(t):], g.chanLen)
