@@ -14,17 +14,7 @@ var update = flag.Bool("update", false, "rewrite testdata/good/*.golden from the
 // TestGolden checks the plan of every grid in testdata/good against its
 // .golden file; go test -run TestGolden -update rewrites them.
 func TestGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/good/*.toml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no grids in testdata/good: %v", err)
-	}
-	for _, path := range files {
-		g, err := Load(path, Options{})
-		if err != nil {
-			t.Errorf("Load(%q): %v", path, err)
-			continue
-		}
-		checkCells(t, g)
+	for path, g := range loadGrids(t, "testdata/good/*.toml", 1) {
 		var buf bytes.Buffer
 		if err := g.WritePlan(&buf); err != nil {
 			t.Fatalf("WritePlan(%q): %v", path, err)
@@ -49,10 +39,19 @@ func TestGolden(t *testing.T) {
 // TestShippedGrids loads every grid in experiments/: a grid we ship must
 // expand and validate, and stay within its own cell limit.
 func TestShippedGrids(t *testing.T) {
-	files, err := filepath.Glob("../../experiments/*.toml")
-	if err != nil || len(files) < 5 {
-		t.Fatalf("want the five shipped grids in experiments/, got %v (%v)", files, err)
+	loadGrids(t, "../../experiments/*.toml", 5)
+}
+
+// loadGrids loads every grid matching pattern (at least min of them),
+// checks each one's cells, and returns them by path; a grid that fails
+// to load is an error and left out.
+func loadGrids(t *testing.T, pattern string, min int) map[string]*Grid {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) < min {
+		t.Fatalf("want at least %d grids matching %s, got %v (%v)", min, pattern, files, err)
 	}
+	out := make(map[string]*Grid, len(files))
 	for _, path := range files {
 		g, err := Load(path, Options{})
 		if err != nil {
@@ -60,5 +59,7 @@ func TestShippedGrids(t *testing.T) {
 			continue
 		}
 		checkCells(t, g)
+		out[path] = g
 	}
+	return out
 }
