@@ -42,14 +42,14 @@ func TestShippedGrids(t *testing.T) {
 	loadGrids(t, "../../experiments/*.toml", 5)
 }
 
-// loadGrids loads every grid matching pattern (at least min of them),
+// loadGrids loads every grid matching pattern (at least atLeast of them),
 // checks each one's cells, and returns them by path; a grid that fails
 // to load is an error and left out.
-func loadGrids(t *testing.T, pattern string, min int) map[string]*Grid {
+func loadGrids(t *testing.T, pattern string, atLeast int) map[string]*Grid {
 	t.Helper()
 	files, err := filepath.Glob(pattern)
-	if err != nil || len(files) < min {
-		t.Fatalf("want at least %d grids matching %s, got %v (%v)", min, pattern, files, err)
+	if err != nil || len(files) < atLeast {
+		t.Fatalf("want at least %d grids matching %s, got %v (%v)", atLeast, pattern, files, err)
 	}
 	out := make(map[string]*Grid, len(files))
 	for _, path := range files {
