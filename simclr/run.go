@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/simclr-ablate/simclr-ablate/simclr/data"
@@ -30,26 +31,25 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 		hooks.Logger = slog.New(slog.DiscardHandler)
 	}
 	hooks.phase("load data")
-	train, test, err := data.Load(data.Spec{
-		Name:      cfg.Dataset,
-		Path:      cfg.Path,
-		TestPath:  cfg.TestPath,
-		ImageSize: cfg.ImageSize,
-		Size:      cfg.SyntheticSize,
-		Seed:      dataSeed,
-	})
+	c := &cell{cfg: cfg, hooks: hooks}
+	train, err := c.load()
 	if err != nil {
-		return nil, fmt.Errorf("load dataset %s: %w", cfg.Dataset, err)
+		return nil, err
 	}
-	if cfg.TestSubset > 0 && cfg.TestSubset < test.N {
-		test = data.RandomSubset(test, cfg.TestSubset, dataSeed)
-	}
-	c := &cell{cfg: cfg, hooks: hooks, test: test, classes: train.Classes, c: train.C, h: train.H, w: train.W}
-	c.res.DatasetChecksum = checksum(train, test)
 	if err := c.split(train); err != nil {
 		return nil, err
 	}
 	train = nil // only the parts split off stay live (the full set can be 188 MB)
+	pretrains := cfg.Method == MethodSimCLR || cfg.Method == MethodSupervised
+	if pretrains {
+		// Pretraining needs only its own images: the evaluation sets are
+		// loaded again after it (split checked them already), so that the
+		// training phase — the cell's peak memory — does not hold them.
+		c.test, c.evalTrain, c.labelled = nil, nil, nil
+	}
+	// Collect now rather than when the network's buffers have grown the
+	// heap: a cell's peak RSS is its training-phase heap.
+	runtime.GC()
 
 	start := time.Now()
 	var enc *nn.State
@@ -67,6 +67,24 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 		return c.result(), err
 	}
 	c.res.PretrainTime = time.Since(start)
+	// The training network (its buffers are most of the heap) is garbage
+	// now: collect it before evaluation builds its own networks.
+	c.pretrainSet = nil
+	runtime.GC()
+	if pretrains {
+		hooks.phase("load evaluation data")
+		sum := c.res.DatasetChecksum
+		if train, err = c.load(); err != nil {
+			return c.result(), err
+		}
+		if c.res.DatasetChecksum != sum {
+			return c.result(), fmt.Errorf("dataset %s changed on disk during the cell (checksum %s, now %s)", cfg.Dataset, sum, c.res.DatasetChecksum)
+		}
+		if err := c.split(train); err != nil {
+			return c.result(), err
+		}
+		train, c.pretrainSet = nil, nil
+	}
 
 	start = time.Now()
 	if err := c.evaluate(ctx, enc); err != nil {
@@ -103,6 +121,29 @@ type cell struct {
 func (c *cell) result() *Result {
 	res := c.res
 	return &res
+}
+
+// load reads the cell's dataset, keeps its test set (or test subset) in c
+// and the dataset's checksum in the result, and returns the training set.
+func (c *cell) load() (*data.Set, error) {
+	cfg := &c.cfg
+	train, test, err := data.Load(data.Spec{
+		Name:      cfg.Dataset,
+		Path:      cfg.Path,
+		TestPath:  cfg.TestPath,
+		ImageSize: cfg.ImageSize,
+		Size:      cfg.SyntheticSize,
+		Seed:      dataSeed,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load dataset %s: %w", cfg.Dataset, err)
+	}
+	if cfg.TestSubset > 0 && cfg.TestSubset < test.N {
+		test = data.RandomSubset(test, cfg.TestSubset, dataSeed)
+	}
+	c.test, c.classes, c.c, c.h, c.w = test, train.Classes, train.C, train.H, train.W
+	c.res.DatasetChecksum = checksum(train, test)
+	return train, nil
 }
 
 // split cuts the parts of train the cell uses, each chosen by the cell's

@@ -29,6 +29,16 @@ import (
 //
 // Sums are accumulated in float64. The forward op keeps μ and 1/√(σ² + ε)
 // of the last run for the gradient ops of the same run.
+//
+// A deferred op (a BN + ReLU whose every consumer can apply it on the fly,
+// see deferBNs) computes only the statistics and the per-channel scale
+// and shift, and its output value is x itself: its consumers read x and
+// apply y = max(x·scale + shift, 0) as they load it (the convolution
+// while copying x into its phase planes, the residual add while adding),
+// so y is never stored — one activation fewer kept for the backward pass
+// and one pass over memory fewer. Its gradient recomputes the ReLU mask
+// from x with the same arithmetic, so every value is bit-identical to the
+// op that stores y.
 type bnOp struct {
 	shape    tensor.Shape // x
 	c, hw    int
@@ -39,11 +49,12 @@ type bnOp struct {
 
 	runMean, runVar *tensor.Dense // [C], dtype dt
 	relu            bool          // y = max(γ·x̂ + β, 0)
+	deferred        bool          // y is not stored: the output value is x (see above)
 	src             *convOp       // when not nil, the producer of x, which sums its channels (convOp.sums)
 	mean, invStd    []float64     // this run's, [C]
 	sdy, sdyx       []float64     // this run's Σ dy and Σ dy·x̂, [C], left by bnGradXOp
-	scale, shift    []float64     // per-channel coefficients of the kernels, [C]
-	c0              []float64     // [C]
+	scale, shift    []float64     // y = x·scale + shift per channel this run, [C]
+	ka, kb, kc      []float64     // ∂x = ka·dy + kb·x + kc per channel this run, [C]
 	acc             [][]float64   // per worker, [2C]
 	out             tensor.Tensor
 }
@@ -59,7 +70,8 @@ func newBNOp(shape tensor.Shape, dt tensor.Dtype, momentum, eps float64) (*bnOp,
 	op := &bnOp{shape: shape.Clone(), c: c, hw: shape[2] * shape[3], dt: dt, momentum: momentum, eps: eps, training: true,
 		runMean: tensor.New(tensor.Of(dt), tensor.WithShape(c)), runVar: tensor.New(tensor.Of(dt), tensor.WithShape(c)),
 		mean: make([]float64, c), invStd: make([]float64, c), sdy: make([]float64, c), sdyx: make([]float64, c),
-		scale: make([]float64, c), shift: make([]float64, c), c0: make([]float64, c)}
+		scale: make([]float64, c), shift: make([]float64, c),
+		ka: make([]float64, c), kb: make([]float64, c), kc: make([]float64, c)}
 	if err := op.runVar.Memset(oneOf(dt)); err != nil {
 		return nil, err
 	}
@@ -115,13 +127,29 @@ func (op *bnOp) OverwritesInput() int                                  { return 
 func (op *bnOp) WriteHash(h hash.Hash)                                 { fmt.Fprintf(h, "nn.bn%p", op) }
 func (op *bnOp) Hashcode() uint32                                      { return hashOf(op) }
 func (op *bnOp) String() string {
-	return fmt.Sprintf("BatchNorm%v{training=%v}", op.shape, op.training)
+	kind := "BatchNorm"
+	if op.relu {
+		kind += "ReLU"
+	}
+	if op.deferred {
+		kind += "(deferred)"
+	}
+	return fmt.Sprintf("%s%v{training=%v}", kind, op.shape, op.training)
 }
 
 func (op *bnOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	ts, err := denseN(op.String(), vals, op.dt, op.shape, tensor.Shape{1, op.c, 1, 1}, tensor.Shape{1, op.c, 1, 1})
 	if err != nil {
 		return nil, err
+	}
+	if op.deferred {
+		switch x := ts[0].Data().(type) {
+		case []float32:
+			bnForward(op, x, ts[1].Data().([]float32), ts[2].Data().([]float32), nil, op.runMean.Data().([]float32), op.runVar.Data().([]float32))
+		case []float64:
+			bnForward(op, x, ts[1].Data().([]float64), ts[2].Data().([]float64), nil, op.runMean.Data().([]float64), op.runVar.Data().([]float64))
+		}
+		return ts[0], nil
 	}
 	y := owned(&op.out, op.dt, op.shape)
 	switch x := ts[0].Data().(type) {
@@ -230,6 +258,9 @@ func bnForward[T float32 | float64](op *bnOp, x, gamma, beta, y, runMean, runVar
 		scale[ch] = g * inv
 		shift[ch] = float64(beta[ch]) - g*inv*op.mean[ch]
 	}
+	if y == nil {
+		return // deferred: the consumers apply scale and shift
+	}
 	parallel(workers, b, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for ch := 0; ch < c; ch++ {
@@ -247,11 +278,11 @@ func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gor
 		return nil, fmt.Errorf("nn: %s: %d inputs, want 3", op, len(inputs))
 	}
 	x, gamma := inputs[0], inputs[1]
-	// Without a fused ReLU the gradient does not read y: pass x in its
-	// place, so that y's buffer is free once the forward pass is done
-	// with it (buffers.go).
+	// Without a fused ReLU the gradient does not read y, and a deferred
+	// op recomputes it from x: pass x in its place, so that y's buffer is
+	// free once the forward pass is done with it (buffers.go).
 	y := output
-	if !op.relu {
+	if !op.relu || op.deferred {
 		y = x
 	}
 	dx, err := gorgonia.ApplyOp(&bnGradXOp{fwd: op}, x, gamma, grad, y)
@@ -314,7 +345,8 @@ func bnBackward[T float32 | float64](f *bnOp, x, gamma, dy, y, dx []T) {
 	b, c, hw := f.shape[0], f.c, f.hw
 	n := float64(b * hw)
 	workers := max(1, min(maxWorkers(), b))
-	// With a fused ReLU, dy is masked by y > 0 on the fly.
+	// With a fused ReLU, dy is masked by y > 0 on the fly; a deferred op
+	// recomputes the mask from x, as its consumers computed y.
 	acc := f.accumulators(workers)
 	parallel(workers, b, func(wk, lo, hi int) {
 		a := acc[wk]
@@ -322,7 +354,9 @@ func bnBackward[T float32 | float64](f *bnOp, x, gamma, dy, y, dx []T) {
 			for ch := 0; ch < c; ch++ {
 				off := (i*c + ch) * hw
 				var s, sx float64
-				if f.relu {
+				if f.deferred {
+					s, sx = dotDevAffMaskRow(dy[off:off+hw], x[off:off+hw], T(f.scale[ch]), T(f.shift[ch]), f.mean[ch])
+				} else if f.relu {
 					s, sx = dotDevMaskRow(dy[off:off+hw], y[off:off+hw], x[off:off+hw], f.mean[ch])
 				} else {
 					s, sx = dotDevRow(dy[off:off+hw], x[off:off+hw], f.mean[ch])
@@ -334,7 +368,7 @@ func bnBackward[T float32 | float64](f *bnOp, x, gamma, dy, y, dx []T) {
 	})
 	// training: ∂x = k·dy − k·Σdy/n − k·x̂·Σdy·x̂/n with k = γ·inv and
 	// x̂ = (x − μ)·inv, i.e. ∂x = a·dy + bx·x + c0; inference: ∂x = k·dy.
-	ka, kb, kc := f.scale[:c], f.shift[:c], f.c0[:c]
+	ka, kb, kc := f.ka[:c], f.kb[:c], f.kc[:c]
 	for ch := 0; ch < c; ch++ {
 		var sdy, sdyx float64 // Σ dy, Σ dy·(x − μ)
 		for _, a := range acc {
@@ -355,7 +389,9 @@ func bnBackward[T float32 | float64](f *bnOp, x, gamma, dy, y, dx []T) {
 		for i := lo; i < hi; i++ {
 			for ch := 0; ch < c; ch++ {
 				off := (i*c + ch) * hw
-				if f.relu {
+				if f.deferred {
+					bnDxAffMaskRow(dx[off:off+hw], dy[off:off+hw], x[off:off+hw], T(f.scale[ch]), T(f.shift[ch]), T(ka[ch]), T(kb[ch]), T(kc[ch]))
+				} else if f.relu {
 					bnDxMaskRow(dx[off:off+hw], dy[off:off+hw], y[off:off+hw], x[off:off+hw], T(ka[ch]), T(kb[ch]), T(kc[ch]))
 				} else {
 					bnDxRow(dx[off:off+hw], dy[off:off+hw], x[off:off+hw], T(ka[ch]), T(kb[ch]), T(kc[ch]))

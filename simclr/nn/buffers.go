@@ -96,6 +96,12 @@ func planBuffers(g *gorgonia.ExprGraph, register func(*gorgonia.Node) (any, bool
 		if _, mine := x.Op().(pooled); !mine {
 			foreign[r] = true
 		}
+		if aliasOf(x) {
+			// A deferred BN's register holds its input's buffer: that
+			// buffer is private when a foreign op may write into the
+			// register (below); our ops never do.
+			delete(foreign, r)
+		}
 	}
 	end := len(order) // "live until the run ends"
 	var lastUse func(x *gorgonia.Node, depth int) int
@@ -106,7 +112,7 @@ func planBuffers(g *gorgonia.ExprGraph, register func(*gorgonia.Node) (any, bool
 		last := pos[x]
 		for _, c := range consumers[x] {
 			u := pos[c]
-			if op := c.Op(); op != nil && (op.ReturnsPtr() || op.OverwritesInput() >= 0) {
+			if op := c.Op(); op != nil && (op.ReturnsPtr() || op.OverwritesInput() >= 0 || aliasOf(c)) {
 				u = lastUse(c, depth+1) // c's output may be x's memory
 			}
 			last = max(last, u)
@@ -114,15 +120,20 @@ func planBuffers(g *gorgonia.ExprGraph, register func(*gorgonia.Node) (any, bool
 		return last
 	}
 
-	type interval struct {
-		x          *gorgonia.Node
-		op         pooled
-		start, end int
-	}
 	var ivs []interval
+	// aliasForeign: a deferred BN consuming x has a register a foreign op
+	// may write into.
+	aliasForeign := func(x *gorgonia.Node) bool {
+		for _, c := range consumers[x] {
+			if r, ok := register(c); ok && aliasOf(c) && foreign[r] {
+				return true
+			}
+		}
+		return false
+	}
 	for _, x := range order {
 		op, ok := x.Op().(pooled)
-		if !ok {
+		if !ok || aliasOf(x) {
 			continue
 		}
 		st.Nodes++
@@ -130,63 +141,100 @@ func planBuffers(g *gorgonia.ExprGraph, register func(*gorgonia.Node) (any, bool
 		st.Unshared += int64(s.TotalSize() * int(dt.Size()))
 		*op.outBuf() = nil
 		r, hasReg := register(x)
-		if !share || !hasReg || foreign[r] || len(x.DerivOf()) > 0 && derivOfParam(x) {
+		if !share || !hasReg || foreign[r] || aliasForeign(x) || len(x.DerivOf()) > 0 && derivOfParam(x) {
 			st.Bytes += int64(s.TotalSize() * int(dt.Size()))
 			continue // owned() allocates a private buffer at the first run
 		}
 		ivs = append(ivs, interval{x: x, op: op, start: pos[x], end: lastUse(x, 0)})
 	}
 
-	// Greedy in program order: a node takes the smallest free buffer of
-	// its type that is large enough, else a new one; a buffer is free once its last
-	// reader has run (end < start: an op never writes into its input).
-	type buffer struct {
-		dt   tensor.Dtype
-		n    int
-		data any
-		end  int
+	// Offsets in one arena per dtype, largest buffers first (TFLite's
+	// "greedy by size"): each buffer goes at the lowest offset where it
+	// overlaps no placed buffer whose lifetime overlaps its own; a buffer
+	// is free once its last reader has run (end < start: an op never
+	// writes into its input). Reusing whole buffers instead (best fit, in
+	// program order) strands the small forward buffers of the late stages
+	// when the backward pass needs large ones: at batch 256 it needed
+	// 302 MB where this packs the same lifetimes into (README) less.
+	slices.SortStableFunc(ivs, func(a, b interval) int {
+		na, nb := a.n(), b.n()
+		if na != nb {
+			return nb - na
+		}
+		return a.start - b.start
+	})
+	type slot struct {
+		dt       tensor.Dtype
+		off, n   int
+		from, to int
 	}
-	var bufs []*buffer
-	users := make(map[*buffer]int)
+	var slots []slot
+	arena := make(map[tensor.Dtype]int) // elements
 	for _, iv := range ivs {
-		dt, s := iv.op.outShape()
-		n := s.TotalSize()
-		var b *buffer // best fit: the smallest free buffer large enough
-		for _, c := range bufs {
-			if c.end < iv.start && c.dt == dt && c.n >= n && (b == nil || c.n < b.n) {
-				b = c
+		dt, _ := iv.op.outShape()
+		n := iv.n()
+		var busy []slot // same dtype, lifetime overlapping iv's
+		for _, p := range slots {
+			if p.dt == dt && p.from <= iv.end && iv.start <= p.to {
+				busy = append(busy, p)
 			}
 		}
-		if b == nil {
-			b = &buffer{dt: dt, n: n}
-			switch dt {
-			case tensor.Float32:
-				b.data = make([]float32, n)
-			case tensor.Float64:
-				b.data = make([]float64, n)
-			default:
-				return st, fmt.Errorf("nn: buffer of dtype %v", dt)
+		slices.SortFunc(busy, func(a, b slot) int { return a.off - b.off })
+		off := 0
+		for _, p := range busy {
+			if off+n <= p.off {
+				break
 			}
-			bufs = append(bufs, b)
-			st.Bytes += int64(n * int(dt.Size()))
+			off = max(off, p.off+p.n)
 		}
-		b.end = iv.end
-		users[b]++
-		var data any
-		switch d := b.data.(type) {
-		case []float32:
-			data = d[:n:n]
-		case []float64:
-			data = d[:n:n]
-		}
-		*iv.op.outBuf() = tensor.New(tensor.WithShape(s.Clone()...), tensor.WithBacking(data))
+		slots = append(slots, slot{dt: dt, off: off, n: n, from: iv.start, to: iv.end})
+		arena[dt] = max(arena[dt], off+n)
 	}
-	for _, k := range users {
-		if k > 1 {
-			st.Shared += k
+	mem := make(map[tensor.Dtype]any, len(arena))
+	for dt, n := range arena {
+		switch dt {
+		case tensor.Float32:
+			mem[dt] = make([]float32, n)
+		case tensor.Float64:
+			mem[dt] = make([]float64, n)
+		default:
+			return st, fmt.Errorf("nn: buffer of dtype %v", dt)
+		}
+		st.Bytes += int64(n * int(dt.Size()))
+	}
+	for i, iv := range ivs {
+		p := slots[i]
+		var data any
+		switch d := mem[p.dt].(type) {
+		case []float32:
+			data = d[p.off : p.off+p.n : p.off+p.n]
+		case []float64:
+			data = d[p.off : p.off+p.n : p.off+p.n]
+		}
+		_, s := iv.op.outShape()
+		*iv.op.outBuf() = tensor.New(tensor.WithShape(s.Clone()...), tensor.WithBacking(data))
+		for j, q := range slots {
+			if j != i && q.dt == p.dt && q.off < p.off+p.n && p.off < q.off+q.n {
+				st.Shared++ // shares memory with another node
+				break
+			}
 		}
 	}
 	return st, nil
+}
+
+// interval is a pooled node's output buffer and its lifetime, positions
+// in the tape's order.
+type interval struct {
+	x          *gorgonia.Node
+	op         pooled
+	start, end int
+}
+
+// n is the buffer's length in elements.
+func (iv interval) n() int {
+	_, s := iv.op.outShape()
+	return s.TotalSize()
 }
 
 // derivOfParam reports whether x is the gradient of an input node (a

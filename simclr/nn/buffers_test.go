@@ -10,10 +10,14 @@ import (
 
 // TestBufferSharingExact trains each graph the package builds — SimCLR with
 // every head kind, and a classifier (the supervised baseline and
-// fine-tuning) — for three steps twice, with buffer sharing and with one
-// buffer per node, and requires the same losses and parameter gradients
-// bit for bit: a buffer handed to a node while another still needed it
-// would change them. It also requires that sharing saved memory.
+// fine-tuning) — for three steps three times: with one buffer per node and
+// every BN output stored (the reference), with deferred BNs (deferred.go),
+// and with deferred BNs and buffer sharing; it requires the same losses
+// and parameter gradients bit for bit: a buffer handed to a node while
+// another still needed it, or a deferred BN applied differently by a
+// consumer than by the op itself, would change them. It also requires that
+// sharing saved memory and that the stem's and every block's first BN
+// were deferred.
 func TestBufferSharingExact(t *testing.T) {
 	const n, c, hw = 8, 1, 12
 	cases := []struct {
@@ -27,12 +31,13 @@ func TestBufferSharingExact(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			run := func(share bool) (losses []float64, grads [][]float32, st BufferStats) {
+			run := func(share, deferBN bool) (losses []float64, grads [][]float32, st BufferStats) {
 				net, err := Build(tc.arch, 2*n, c, hw, hw, true, 7)
 				if err != nil {
 					t.Fatal(err)
 				}
 				net.noSharing = !share
+				net.noDefer = !deferBN
 				var loss, onehot *gorgonia.Node
 				if tc.arch.Classes > 0 {
 					onehot = net.NewInput("onehot", 2*n, tc.arch.Classes)
@@ -44,6 +49,15 @@ func TestBufferSharingExact(t *testing.T) {
 					t.Fatal(err)
 				}
 				m := mustCompile(t, net, loss)
+				deferred := 0
+				for _, l := range net.bns {
+					if l.op.deferred {
+						deferred++
+					}
+				}
+				if want := map[bool]int{false: 0, true: 4}[deferBN]; deferred != want {
+					t.Fatalf("%d deferred batch norms, want %d (stem + 3 blocks' bn1)", deferred, want)
+				}
 				rng := rand.New(rand.NewSource(3))
 				for step := 0; step < 3; step++ {
 					in := map[*gorgonia.Node][]float32{net.X: randf32(rng, 2*n*c*hw*hw)}
@@ -73,20 +87,26 @@ func TestBufferSharingExact(t *testing.T) {
 				}
 				return losses, grads, m.Buffers
 			}
-			wantLoss, wantGrads, private := run(false)
-			gotLoss, gotGrads, shared := run(true)
-			for i := range wantLoss {
-				if math.Float64bits(gotLoss[i]) != math.Float64bits(wantLoss[i]) {
-					t.Fatalf("step %d: loss %v with shared buffers, %v without", i, gotLoss[i], wantLoss[i])
+			wantLoss, wantGrads, private := run(false, false)
+			for _, mode := range []struct {
+				name           string
+				share, deferBN bool
+			}{{"deferred BNs", false, true}, {"deferred BNs and shared buffers", true, true}} {
+				gotLoss, gotGrads, _ := run(mode.share, mode.deferBN)
+				for i := range wantLoss {
+					if math.Float64bits(gotLoss[i]) != math.Float64bits(wantLoss[i]) {
+						t.Fatalf("step %d: loss %v with %s, %v without", i, gotLoss[i], mode.name, wantLoss[i])
+					}
 				}
-			}
-			for i := range wantGrads {
-				for j := range wantGrads[i] {
-					if math.Float32bits(gotGrads[i][j]) != math.Float32bits(wantGrads[i][j]) {
-						t.Fatalf("gradient %d[%d]: %v with shared buffers, %v without", i, j, gotGrads[i][j], wantGrads[i][j])
+				for i := range wantGrads {
+					for j := range wantGrads[i] {
+						if math.Float32bits(gotGrads[i][j]) != math.Float32bits(wantGrads[i][j]) {
+							t.Fatalf("gradient %d[%d]: %v with %s, %v without", i, j, gotGrads[i][j], mode.name, wantGrads[i][j])
+						}
 					}
 				}
 			}
+			_, _, shared := run(true, true)
 			if private.Bytes != private.Unshared || private.Shared != 0 {
 				t.Errorf("without sharing: %+v, want Bytes == Unshared and nothing shared", private)
 			}

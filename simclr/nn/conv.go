@@ -138,7 +138,7 @@ func conv2dNode(x, w *gorgonia.Node, stride, pad int, noGradX bool) (*gorgonia.N
 	if w.Dtype() != x.Dtype() {
 		return nil, fmt.Errorf("conv2d: x is %v, w is %v", x.Dtype(), w.Dtype())
 	}
-	return gorgonia.ApplyOp(&convOp{g: g, noGradX: noGradX}, x, w)
+	return gorgonia.ApplyOp(&convOp{g: g, noGradX: noGradX, x: x}, x, w)
 }
 
 // convOp is the forward convolution: (x, w) -> y.
@@ -149,6 +149,11 @@ type convOp struct {
 
 	// noGradX: x needs no gradient (see DiffWRT).
 	noGradX bool
+	x       *gorgonia.Node // the input node (deferBNs)
+
+	// pre: x is the input of a deferred BN + ReLU (bnOp.deferred), which
+	// the convolution applies while copying x into its phase planes.
+	pre *bnOp
 
 	// sums: every run also sums each output channel and its square, per
 	// worker into acc[w][o] and acc[w][out+o], while the image is in
@@ -249,9 +254,9 @@ func (op *convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	switch xd := x.Data().(type) {
 	case []float32:
-		convForward(op.g, &op.ws, xd, w.Data().([]float32), y.Data().([]float32), sums)
+		convForward(op.g, &op.ws, xd, w.Data().([]float32), y.Data().([]float32), sums, op.pre)
 	case []float64:
-		convForward(op.g, &op.ws, xd, w.Data().([]float64), y.Data().([]float64), sums)
+		convForward(op.g, &op.ws, xd, w.Data().([]float64), y.Data().([]float64), sums, op.pre)
 	default:
 		return nil, fmt.Errorf("nn: %s: dtype %v", op, x.Dtype())
 	}
@@ -273,7 +278,7 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 			return nil, err
 		}
 	}
-	dw, err := gorgonia.ApplyOp(&convGradWOp{g: op.g}, inputs[0], grad)
+	dw, err := gorgonia.ApplyOp(&convGradWOp{g: op.g, pre: op.pre}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -336,10 +341,10 @@ func (op *convGradXOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		switch wd := w.Data().(type) {
 		case []float32:
 			wf := flipWeights(op.g, wd, &op.flip.f32)
-			convForward(t, &op.ws, dy.Data().([]float32), wf, dx.Data().([]float32), nil)
+			convForward(t, &op.ws, dy.Data().([]float32), wf, dx.Data().([]float32), nil, nil)
 		case []float64:
 			wf := flipWeights(op.g, wd, &op.flip.f64)
-			convForward(t, &op.ws, dy.Data().([]float64), wf, dx.Data().([]float64), nil)
+			convForward(t, &op.ws, dy.Data().([]float64), wf, dx.Data().([]float64), nil, nil)
 		default:
 			return nil, fmt.Errorf("nn: %s: dtype %v", op, w.Dtype())
 		}
@@ -359,6 +364,7 @@ func (op *convGradXOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 // convGradWOp is ∂L/∂w of the convolution: (x, dy) -> dw.
 type convGradWOp struct {
 	g   *convGeom
+	pre *bnOp // as convOp.pre
 	out tensor.Tensor
 	ws  [3]workspace // per worker: col, padded planes, wide dy rows
 	pw  workspace    // per worker: partial dW
@@ -386,9 +392,9 @@ func (op *convGradWOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	dw := owned(&op.out, op.g.dt, op.g.wShape)
 	switch xd := x.Data().(type) {
 	case []float32:
-		convBackW(op.g, &op.ws, &op.pw, xd, dy.Data().([]float32), dw.Data().([]float32))
+		convBackW(op.g, &op.ws, &op.pw, xd, dy.Data().([]float32), dw.Data().([]float32), op.pre)
 	case []float64:
-		convBackW(op.g, &op.ws, &op.pw, xd, dy.Data().([]float64), dw.Data().([]float64))
+		convBackW(op.g, &op.ws, &op.pw, xd, dy.Data().([]float64), dw.Data().([]float64), op.pre)
 	default:
 		return nil, fmt.Errorf("nn: %s: dtype %v", op, x.Dtype())
 	}
@@ -437,10 +443,11 @@ func parallel(workers, n int, f func(worker, lo, hi int)) {
 	wg.Wait()
 }
 
-// convForward computes y = conv(x, w) and, when sums is not nil, adds
-// each output channel's Σy and Σy² of the images worker w computed into
-// sums[w][o] and sums[w][out+o].
-func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T, sums [][]float64) {
+// convForward computes y = conv(x, w), or conv(max(x·scale + shift, 0), w)
+// with pre's per-channel scale and shift when pre is not nil, and, when
+// sums is not nil, adds each output channel's Σy and Σy² of the images
+// worker w computed into sums[w][o] and sums[w][out+o].
+func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T, sums [][]float64, pre *bnOp) {
 	var pads, exts [][]T
 	var wt []T
 	if g.padded {
@@ -456,7 +463,7 @@ func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T
 				gemm(false, false, g.out, g.p, g.kk, 1, w, g.kk, xb, g.p, 0, yb, g.p)
 			} else {
 				pad, ext := pads[wk], exts[wk][:g.out*g.pp]
-				phasePlanes(g, xb, pad)
+				phasePlanes(g, xb, pad, pre)
 				for t := 0; t < g.k*g.k; t++ {
 					beta := T(1)
 					if t == 0 {
@@ -557,7 +564,7 @@ func convBackX[T float32 | float64](g *convGeom, ws *[3]workspace, w, dy, dx []T
 	})
 }
 
-func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace, x, dy, dw []T) {
+func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace, x, dy, dw []T, pre *bnOp) {
 	var pads, exts [][]T
 	if g.padded {
 		pads = scratch[T](&ws[1], g.workers, g.planesLen())
@@ -575,7 +582,7 @@ func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace
 				continue
 			}
 			pad, ext := pads[wk], exts[wk][:g.out*g.pp]
-			phasePlanes(g, xb, pad)
+			phasePlanes(g, xb, pad, pre)
 			padRows(g, dyb, ext)
 			for t := 0; t < g.k*g.k; t++ {
 				gemm(false, true, g.out, g.in, g.pp, 1, ext, g.pp, pad[g.tapOffset(t):], g.chanLen, 1, part[t*g.out*g.in:], g.in)
@@ -607,11 +614,23 @@ func (g *convGeom) phaseCols(b int) (v0, v1 int) {
 }
 
 // phasePlanes writes image x [in, h, w] into its phase planes pad [s²][in]
-// [chanLen]. Only positions that hold image values are written: the
-// padding stays zero from the buffer's allocation.
-func phasePlanes[T float32 | float64](g *convGeom, x, pad []T) {
+// [chanLen], as max(x·scale + shift, 0) with pre's coefficients of the
+// channel when pre is not nil. Only positions that hold image values are
+// written: the padding stays zero from the buffer's allocation.
+func phasePlanes[T float32 | float64](g *convGeom, x, pad []T, pre *bnOp) {
 	s := g.stride
-	phaseRows(g, pad, x, func(prow, xrow []T, v0, v1, b int) {
+	phaseRows(g, pad, x, func(prow, xrow []T, v0, v1, b, c int) {
+		if pre != nil {
+			scale, shift := T(pre.scale[c]), T(pre.shift[c])
+			if s == 1 {
+				affineRow(prow[v0:v1], xrow[v0+b-g.pad:], scale, shift, true)
+				return
+			}
+			for v := v0; v < v1; v++ {
+				prow[v] = max(xrow[s*v+b-g.pad]*scale+shift, 0)
+			}
+			return
+		}
 		if s == 1 {
 			copy(prow[v0:v1], xrow[v0+b-g.pad:])
 			return
@@ -628,7 +647,7 @@ func phasePlanes[T float32 | float64](g *convGeom, x, pad []T) {
 func unphasePlanes[T float32 | float64](g *convGeom, pad, dx []T) {
 	clear(dx)
 	s := g.stride
-	phaseRows(g, pad, dx, func(prow, xrow []T, v0, v1, b int) {
+	phaseRows(g, pad, dx, func(prow, xrow []T, v0, v1, b, _ int) {
 		if s == 1 {
 			copy(xrow[v0+b-g.pad:], prow[v0:v1])
 			return
@@ -641,9 +660,9 @@ func unphasePlanes[T float32 | float64](g *convGeom, pad, dx []T) {
 
 // phaseRows calls f for every row of a phase plane that some tap reads and
 // that holds image values: prow is the plane's row, xrow the image row
-// (one channel of x [in, h, w]) it comes from, [v0, v1) the plane columns
+// (channel c of x [in, h, w]) it comes from, [v0, v1) the plane columns
 // holding image columns s·v + b − pad.
-func phaseRows[T float32 | float64](g *convGeom, pad, x []T, f func(prow, xrow []T, v0, v1, b int)) {
+func phaseRows[T float32 | float64](g *convGeom, pad, x []T, f func(prow, xrow []T, v0, v1, b, c int)) {
 	s, hw, used := g.stride, g.h*g.w, min(g.stride, g.k)
 	for a := 0; a < used; a++ { // planes no tap reads are left alone
 		for b := 0; b < used; b++ {
@@ -653,7 +672,7 @@ func phaseRows[T float32 | float64](g *convGeom, pad, x []T, f func(prow, xrow [
 				plane, xc := planes[c*g.chanLen:(c+1)*g.chanLen], x[c*hw:(c+1)*hw]
 				for u := 0; u < g.rows; u++ {
 					if iy := s*u + a - g.pad; iy >= 0 && iy < g.h {
-						f(plane[u*g.wp:(u+1)*g.wp], xc[iy*g.w:(iy+1)*g.w], v0, v1, b)
+						f(plane[u*g.wp:(u+1)*g.wp], xc[iy*g.w:(iy+1)*g.w], v0, v1, b, c)
 					}
 				}
 			}

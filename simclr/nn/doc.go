@@ -40,9 +40,13 @@
 //   - bn.go: BatchNorm2d, optionally fused with the ReLU after it, taking
 //     its batch statistics from the convolution before it when there is
 //     one; relu.go: ReLU and the residual add + ReLU fused.
+//   - deferred.go: a BN + ReLU read only by convolutions and residual adds
+//     does not store its output; its consumers apply it as they load x.
 //
-// The layer outputs are the ops' own buffers: a node's value is valid until
-// the next Run, like every gorgonia register (see the last trap below).
+// The layer outputs are buffers planned by buffers.go: nodes whose
+// lifetimes do not overlap share memory, packed into one arena per dtype.
+// A node's value is valid until the next Run, like every gorgonia register
+// (see the last trap below).
 //
 // The gorgonia v0.9.18 traps handled here, each with a test that fails if
 // the handling is removed:

@@ -133,7 +133,7 @@ func (b *builder) batchNormAct(name string, x *gorgonia.Node, relu bool) (*gorgo
 	if err != nil {
 		return nil, fmt.Errorf("nn: %s: batch norm of %v: %w", name, x.Shape(), err)
 	}
-	b.net.bns = append(b.net.bns, bnLayer{name: name, op: op, channels: c})
+	b.net.bns = append(b.net.bns, bnLayer{name: name, op: op, node: y, channels: c})
 	return y, nil
 }
 

@@ -57,6 +57,8 @@ type Machine struct {
 // added by the caller) must be fed at each Run.
 func (n *Net) Compile(loss *gorgonia.Node, outputs ...*gorgonia.Node) (*Machine, error) {
 	m := &Machine{net: n}
+	// Before differentiating: the gradient ops depend on the choice.
+	n.deferBNs(append(gorgonia.Nodes{loss, n.H, n.Z, n.Logits}, outputs...))
 	if loss != nil {
 		if err := n.checkNode(loss, "loss"); err != nil {
 			return nil, err
@@ -85,6 +87,11 @@ func (n *Net) Compile(loss *gorgonia.Node, outputs ...*gorgonia.Node) (*Machine,
 		if w != nil && !m.watched.Contains(w) {
 			m.watched = append(m.watched, w)
 			n.watch(w)
+		}
+	}
+	for _, w := range m.watched {
+		if err := checkNotDeferred(w); err != nil {
+			return nil, err
 		}
 	}
 	learn := n.Learnables()

@@ -43,6 +43,10 @@ type Net struct {
 	// against it; see buffers.go).
 	noSharing bool
 	compiled  bool // Compile has run once
+	// noDefer: every BN + ReLU stores its output (tests compare against
+	// it; see deferred.go); deferChecked: the first Compile has chosen.
+	noDefer      bool
+	deferChecked bool
 }
 
 type param struct {
@@ -53,6 +57,7 @@ type param struct {
 type bnLayer struct {
 	name     string
 	op       *bnOp
+	node     *gorgonia.Node // the op's output
 	channels int
 }
 

@@ -44,19 +44,8 @@ func convLoop(x []float64, b, c, h, w int, wt []float64, out, k, stride, pad int
 }
 
 func TestConvGeometries(t *testing.T) {
-	for _, c := range []struct{ b, in, h, w, out, k, stride, pad int }{
-		{2, 3, 5, 4, 2, 1, 1, 0}, // 1×1 stride 1: no im2col
-		{2, 2, 5, 6, 3, 3, 1, 1},
-		{3, 2, 5, 5, 2, 3, 2, 1},
-		{2, 3, 6, 5, 2, 1, 2, 0}, // the downsampling shortcut
-		{2, 2, 4, 5, 2, 2, 1, 0},
-		{1, 1, 3, 3, 2, 3, 1, 2}, // padding wider than needed
-		{2, 2, 7, 8, 2, 3, 3, 1}, // stride 3, ragged edges
-		{2, 1, 6, 7, 2, 2, 2, 1},
-		{1, 2, 2, 3, 2, 3, 2, 2}, // rows and columns entirely in the padding
-	} {
-		name := fmt.Sprintf("x[%d,%d,%d,%d]*w[%d,%d,%d,%d]/s%dp%d", c.b, c.in, c.h, c.w, c.out, c.in, c.k, c.k, c.stride, c.pad)
-		t.Run(name, func(t *testing.T) {
+	for _, c := range convCases {
+		t.Run(c.String(), func(t *testing.T) {
 			r := rand.New(rand.NewSource(5))
 			net, b := newTestNet(tensor.Float64, 2)
 			xv := randn(r, c.b*c.in*c.h*c.w, 1)
@@ -70,6 +59,72 @@ func TestConvGeometries(t *testing.T) {
 			mustRun(t, m)
 			want := convLoop(xv, c.b, c.in, c.h, c.w, values(t, net.params[1].node), c.out, c.k, c.stride, c.pad)
 			checkClose(t, "conv2d y", values(t, y), want, 1e-12, 1e-12)
+			finiteDiff(t, m, loss, net.Learnables(), 1e-6, 1e-7)
+		})
+	}
+}
+
+// convCase is one convolution geometry: x [b, in, h, w] * w [out, in, k, k].
+type convCase struct{ b, in, h, w, out, k, stride, pad int }
+
+func (c convCase) String() string {
+	return fmt.Sprintf("x[%d,%d,%d,%d]*w[%d,%d,%d,%d]/s%dp%d", c.b, c.in, c.h, c.w, c.out, c.in, c.k, c.k, c.stride, c.pad)
+}
+
+// convCases are the convolution geometries the tests cover.
+var convCases = []convCase{
+	{2, 3, 5, 4, 2, 1, 1, 0}, // 1×1 stride 1: no phase planes
+	{2, 2, 5, 6, 3, 3, 1, 1},
+	{3, 2, 5, 5, 2, 3, 2, 1},
+	{2, 3, 6, 5, 2, 1, 2, 0}, // the downsampling shortcut
+	{2, 2, 4, 5, 2, 2, 1, 0},
+	{1, 1, 3, 3, 2, 3, 1, 2}, // padding wider than needed
+	{2, 2, 7, 8, 2, 3, 3, 1}, // stride 3, ragged edges
+	{2, 1, 6, 7, 2, 2, 2, 1},
+	{1, 2, 2, 3, 2, 3, 2, 2}, // rows and columns entirely in the padding
+}
+
+// TestDeferredBNConv: a BN + ReLU feeding a convolution of every geometry,
+// deferred where the convolution can apply it (every geometry but 1×1
+// stride 1), gives the same output and gradients as the stored BN output
+// (float64, 1e-12), and finite differences hold through it.
+func TestDeferredBNConv(t *testing.T) {
+	for _, c := range convCases {
+		t.Run(c.String(), func(t *testing.T) {
+			run := func(deferBN bool) (*Net, *Machine, *gorgonia.Node, []float64) {
+				r := rand.New(rand.NewSource(9))
+				net, b := newTestNet(tensor.Float64, 2)
+				net.noDefer = !deferBN
+				x := variable(b, "x", []int{c.b, c.in, c.h, c.w}, randn(r, c.b*c.in*c.h*c.w, 1))
+				a, err := b.batchNormReLU("bn", x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				setValues(t, net.params[1].node, randn(r, c.in, 1)) // γ of both signs
+				setValues(t, net.params[2].node, randn(r, c.in, 0.5))
+				y, err := b.conv2d("conv", a, c.out, c.k, c.stride, c.pad)
+				if err != nil {
+					t.Fatal(err)
+				}
+				loss := weightedSum(t, y, randn(r, y.Shape().TotalSize(), 1))
+				m := mustCompile(t, net, loss, y)
+				mustRun(t, m)
+				var grads []float64
+				for _, p := range net.Learnables() {
+					g, err := p.Grad()
+					if err != nil {
+						t.Fatal(err)
+					}
+					grads = append(grads, g.Data().([]float64)...)
+				}
+				return net, m, loss, append(values(t, y), grads...)
+			}
+			_, _, _, want := run(false)
+			net, m, loss, got := run(true)
+			if d := net.bns[0].op.deferred; d != (c.k != 1 || c.stride != 1) {
+				t.Fatalf("deferred = %v", d)
+			}
+			checkClose(t, "y and gradients", got, want, 1e-12, 1e-12)
 			finiteDiff(t, m, loss, net.Learnables(), 1e-6, 1e-7)
 		})
 	}

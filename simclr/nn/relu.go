@@ -18,6 +18,12 @@ type reluOp struct {
 	shape tensor.Shape
 	dt    tensor.Dtype
 	out   tensor.Tensor
+
+	// pre[i]: input i ([B, C, H, W]) is the input of a deferred BN + ReLU
+	// (bnOp.deferred), applied here as max(x·scale + shift, 0).
+	pre    [2]*bnOp
+	rows   workspace      // per worker: the two loaded rows
+	inputs gorgonia.Nodes // the input nodes (deferBNs)
 }
 
 var (
@@ -37,7 +43,7 @@ func reluNode(xs ...*gorgonia.Node) (*gorgonia.Node, error) {
 			return nil, fmt.Errorf("relu of %v %v and %v %v: want one shape and dtype", dt, s, x.Dtype(), x.Shape())
 		}
 	}
-	return gorgonia.ApplyOp(&reluOp{arity: len(xs), shape: s.Clone(), dt: dt}, xs...)
+	return gorgonia.ApplyOp(&reluOp{arity: len(xs), shape: s.Clone(), dt: dt, inputs: xs}, xs...)
 }
 
 func (op *reluOp) tt() gorgonia.TensorType {
@@ -78,18 +84,22 @@ func (op *reluOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	y := owned(&op.out, op.dt, op.shape)
 	switch d := y.Data().(type) {
 	case []float32:
-		reluForward(d, ts, func(t *tensor.Dense) []float32 { return t.Data().([]float32) })
+		reluForward(op, d, ts, func(t *tensor.Dense) []float32 { return t.Data().([]float32) })
 	case []float64:
-		reluForward(d, ts, func(t *tensor.Dense) []float64 { return t.Data().([]float64) })
+		reluForward(op, d, ts, func(t *tensor.Dense) []float64 { return t.Data().([]float64) })
 	}
 	return y, nil
 }
 
-func reluForward[T float32 | float64](y []T, ts []*tensor.Dense, data func(*tensor.Dense) []T) {
+func reluForward[T float32 | float64](op *reluOp, y []T, ts []*tensor.Dense, data func(*tensor.Dense) []T) {
 	a := data(ts[0])
 	var b []T
 	if len(ts) == 2 {
 		b = data(ts[1])
+	}
+	if op.pre != [2]*bnOp{} {
+		addReLUDeferred(op, y, a, b)
+		return
 	}
 	parallel(chunkWorkers(len(a)), len(a), func(_, lo, hi int) {
 		if b == nil {
@@ -101,6 +111,38 @@ func reluForward[T float32 | float64](y []T, ts []*tensor.Dense, data func(*tens
 		bb := b[lo:hi]
 		for i, v := range a[lo:hi] {
 			y[lo+i] = max(v+bb[i], 0)
+		}
+	})
+}
+
+// addReLUDeferred is y = max(a' + b', 0), a' and b' being a and b or, for
+// an input with a deferred BN + ReLU, max(x·scale + shift, 0) with the
+// coefficients of the row's channel (the same arithmetic as the op that
+// stores them).
+func addReLUDeferred[T float32 | float64](op *reluOp, y, a, b []T) {
+	c, hw := op.shape[1], op.shape[2]*op.shape[3]
+	bs := op.shape[0]
+	load := func(dst, src []T, pre *bnOp, ch int) []T {
+		if pre == nil {
+			return src
+		}
+		affineRow(dst, src, T(pre.scale[ch]), T(pre.shift[ch]), true)
+		return dst
+	}
+	workers := max(1, min(maxWorkers(), bs))
+	rows := scratch[T](&op.rows, workers, 2*hw)
+	parallel(workers, bs, func(wk, lo, hi int) {
+		ra, rb := rows[wk][:hw], rows[wk][hw:2*hw]
+		for i := lo; i < hi; i++ {
+			for ch := 0; ch < c; ch++ {
+				off := (i*c + ch) * hw
+				av := load(ra, a[off:off+hw], op.pre[0], ch)
+				bv := load(rb, b[off:off+hw], op.pre[1], ch)
+				yr := y[off : off+hw]
+				for j, v := range av {
+					yr[j] = max(v+bv[j], 0)
+				}
+			}
 		}
 	})
 }
