@@ -30,10 +30,10 @@ import (
 // Sums are accumulated in float64. The forward op keeps μ and 1/√(σ² + ε)
 // of the last run for the gradient ops of the same run.
 //
-// A deferred op (a BN + ReLU whose every consumer can apply it on the fly,
-// see deferBNs) computes only the statistics and the per-channel scale
-// and shift, and its output value is x itself: its consumers read x and
-// apply y = max(x·scale + shift, 0) as they load it (the convolution
+// A deferred op (a BN whose every consumer can apply it on the fly, see
+// deferBNs) computes only the statistics and the per-channel scale and
+// shift, and its output value is x itself: its consumers read x and apply
+// y = x·scale + shift (max(…, 0) with a fused ReLU) as they load it (the convolution
 // while copying x into its phase planes, the residual add while adding),
 // so y is never stored — one activation fewer kept for the backward pass
 // and one pass over memory fewer. Its gradient recomputes the ReLU mask
@@ -354,7 +354,7 @@ func bnBackward[T float32 | float64](f *bnOp, x, gamma, dy, y, dx []T) {
 			for ch := 0; ch < c; ch++ {
 				off := (i*c + ch) * hw
 				var s, sx float64
-				if f.deferred {
+				if f.relu && f.deferred {
 					s, sx = dotDevAffMaskRow(dy[off:off+hw], x[off:off+hw], T(f.scale[ch]), T(f.shift[ch]), f.mean[ch])
 				} else if f.relu {
 					s, sx = dotDevMaskRow(dy[off:off+hw], y[off:off+hw], x[off:off+hw], f.mean[ch])
@@ -389,7 +389,7 @@ func bnBackward[T float32 | float64](f *bnOp, x, gamma, dy, y, dx []T) {
 		for i := lo; i < hi; i++ {
 			for ch := 0; ch < c; ch++ {
 				off := (i*c + ch) * hw
-				if f.deferred {
+				if f.relu && f.deferred {
 					bnDxAffMaskRow(dx[off:off+hw], dy[off:off+hw], x[off:off+hw], T(f.scale[ch]), T(f.shift[ch]), T(ka[ch]), T(kb[ch]), T(kc[ch]))
 				} else if f.relu {
 					bnDxMaskRow(dx[off:off+hw], dy[off:off+hw], y[off:off+hw], x[off:off+hw], T(ka[ch]), T(kb[ch]), T(kc[ch]))

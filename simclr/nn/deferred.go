@@ -6,14 +6,15 @@ import (
 	"gorgonia.org/gorgonia"
 )
 
-// Deferred batch norms. A BN + ReLU whose output is read only by ops that
-// can apply it themselves — a convolution copying its input into phase
-// planes, a residual add + ReLU — need not store that output: the op
+// Deferred batch norms. A BN (+ ReLU) whose output is read only by ops
+// that can apply it themselves — a convolution copying its input into
+// phase planes, a residual add + ReLU — need not store that output: the op
 // computes its statistics and coefficients, passes x on as its value, and
-// each consumer applies max(x·scale + shift, 0) as it loads x (bnOp's
-// doc). In resnet-small at batch 256 that is the stem's BN and every
-// block's first BN: 71 of the 250 MB of activations the backward pass
-// keeps, and a pass over each of them.
+// each consumer applies x·scale + shift (and the ReLU) as it loads x
+// (bnOp's doc). In resnet-small that is every BN: the stem's and each
+// block's first BN + ReLU (at batch 256, 71 of the 250 MB of activations
+// the backward pass keeps) and the BNs before the residual adds (outputs
+// the backward pass does not keep, but a pass over memory each).
 //
 // The first Compile of a net chooses (a later Compile must not change
 // what the ops already differentiated assume); a node a caller reads after
@@ -21,8 +22,8 @@ import (
 // x. Nets with noDefer keep every output, for the tests that compare the
 // two bit for bit.
 
-// deferBNs marks the BN + ReLU ops whose consumers all apply them, and
-// tells the consumers. keep are the nodes read after runs.
+// deferBNs marks the BN ops whose consumers all apply them, and tells the
+// consumers. keep are the nodes read after runs.
 func (n *Net) deferBNs(keep gorgonia.Nodes) {
 	if n.deferChecked {
 		return
@@ -32,7 +33,7 @@ func (n *Net) deferBNs(keep gorgonia.Nodes) {
 		return
 	}
 	for _, l := range n.bns {
-		if !l.op.relu || keep.Contains(l.node) {
+		if keep.Contains(l.node) {
 			continue
 		}
 		var convs []*convOp

@@ -84,49 +84,52 @@ var convCases = []convCase{
 	{1, 2, 2, 3, 2, 3, 2, 2}, // rows and columns entirely in the padding
 }
 
-// TestDeferredBNConv: a BN + ReLU feeding a convolution of every geometry,
-// deferred where the convolution can apply it (every geometry but 1×1
-// stride 1), gives the same output and gradients as the stored BN output
-// (float64, 1e-12), and finite differences hold through it.
+// TestDeferredBNConv: a BN, with and without ReLU, feeding a convolution
+// of every geometry, deferred where the convolution can apply it (every
+// geometry but 1×1 stride 1), gives the same output and gradients as the
+// stored BN output (float64, 1e-12), and finite differences hold through
+// it.
 func TestDeferredBNConv(t *testing.T) {
 	for _, c := range convCases {
-		t.Run(c.String(), func(t *testing.T) {
-			run := func(deferBN bool) (*Net, *Machine, *gorgonia.Node, []float64) {
-				r := rand.New(rand.NewSource(9))
-				net, b := newTestNet(tensor.Float64, 2)
-				net.noDefer = !deferBN
-				x := variable(b, "x", []int{c.b, c.in, c.h, c.w}, randn(r, c.b*c.in*c.h*c.w, 1))
-				a, err := b.batchNormReLU("bn", x)
-				if err != nil {
-					t.Fatal(err)
-				}
-				setValues(t, net.params[1].node, randn(r, c.in, 1)) // γ of both signs
-				setValues(t, net.params[2].node, randn(r, c.in, 0.5))
-				y, err := b.conv2d("conv", a, c.out, c.k, c.stride, c.pad)
-				if err != nil {
-					t.Fatal(err)
-				}
-				loss := weightedSum(t, y, randn(r, y.Shape().TotalSize(), 1))
-				m := mustCompile(t, net, loss, y)
-				mustRun(t, m)
-				var grads []float64
-				for _, p := range net.Learnables() {
-					g, err := p.Grad()
+		for _, relu := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%v/relu=%v", c, relu), func(t *testing.T) {
+				run := func(deferBN bool) (*Net, *Machine, *gorgonia.Node, []float64) {
+					r := rand.New(rand.NewSource(9))
+					net, b := newTestNet(tensor.Float64, 2)
+					net.noDefer = !deferBN
+					x := variable(b, "x", []int{c.b, c.in, c.h, c.w}, randn(r, c.b*c.in*c.h*c.w, 1))
+					a, err := b.batchNormAct("bn", x, relu)
 					if err != nil {
 						t.Fatal(err)
 					}
-					grads = append(grads, g.Data().([]float64)...)
+					setValues(t, net.params[1].node, randn(r, c.in, 1)) // γ of both signs
+					setValues(t, net.params[2].node, randn(r, c.in, 0.5))
+					y, err := b.conv2d("conv", a, c.out, c.k, c.stride, c.pad)
+					if err != nil {
+						t.Fatal(err)
+					}
+					loss := weightedSum(t, y, randn(r, y.Shape().TotalSize(), 1))
+					m := mustCompile(t, net, loss, y)
+					mustRun(t, m)
+					var grads []float64
+					for _, p := range net.Learnables() {
+						g, err := p.Grad()
+						if err != nil {
+							t.Fatal(err)
+						}
+						grads = append(grads, g.Data().([]float64)...)
+					}
+					return net, m, loss, append(values(t, y), grads...)
 				}
-				return net, m, loss, append(values(t, y), grads...)
-			}
-			_, _, _, want := run(false)
-			net, m, loss, got := run(true)
-			if d := net.bns[0].op.deferred; d != (c.k != 1 || c.stride != 1) {
-				t.Fatalf("deferred = %v", d)
-			}
-			checkClose(t, "y and gradients", got, want, 1e-12, 1e-12)
-			finiteDiff(t, m, loss, net.Learnables(), 1e-6, 1e-7)
-		})
+				_, _, _, want := run(false)
+				net, m, loss, got := run(true)
+				if d := net.bns[0].op.deferred; d != (c.k != 1 || c.stride != 1) {
+					t.Fatalf("deferred = %v", d)
+				}
+				checkClose(t, "y and gradients", got, want, 1e-12, 1e-12)
+				finiteDiff(t, m, loss, net.Learnables(), 1e-6, 1e-7)
+			})
+		}
 	}
 }
 

@@ -19,8 +19,8 @@ type reluOp struct {
 	dt    tensor.Dtype
 	out   tensor.Tensor
 
-	// pre[i]: input i ([B, C, H, W]) is the input of a deferred BN + ReLU
-	// (bnOp.deferred), applied here as max(x·scale + shift, 0).
+	// pre[i]: input i ([B, C, H, W]) is the input of a deferred BN
+	// (bnOp.deferred), applied here.
 	pre    [2]*bnOp
 	rows   workspace      // per worker: the two loaded rows
 	inputs gorgonia.Nodes // the input nodes (deferBNs)
@@ -116,7 +116,7 @@ func reluForward[T float32 | float64](op *reluOp, y []T, ts []*tensor.Dense, dat
 }
 
 // addReLUDeferred is y = max(a' + b', 0), a' and b' being a and b or, for
-// an input with a deferred BN + ReLU, max(x·scale + shift, 0) with the
+// an input of a deferred BN, x·scale + shift (and the BN's ReLU) with the
 // coefficients of the row's channel (the same arithmetic as the op that
 // stores them).
 func addReLUDeferred[T float32 | float64](op *reluOp, y, a, b []T) {
@@ -126,7 +126,7 @@ func addReLUDeferred[T float32 | float64](op *reluOp, y, a, b []T) {
 		if pre == nil {
 			return src
 		}
-		affineRow(dst, src, T(pre.scale[ch]), T(pre.shift[ch]), true)
+		affineRow(dst, src, T(pre.scale[ch]), T(pre.shift[ch]), pre.relu)
 		return dst
 	}
 	workers := max(1, min(maxWorkers(), bs))
