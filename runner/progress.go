@@ -268,6 +268,8 @@ func outcomeStatus(o outcome) string {
 		return "interrupted"
 	case lost:
 		return "taken over"
+	case unrecorded:
+		return "unrecorded"
 	case skipped:
 		return "skipped"
 	}

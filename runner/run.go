@@ -141,6 +141,9 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	}
 	start := time.Now()
 	r.measureRSS = *jobs == 1
+	ctx, stopGrid := context.WithCancelCause(ctx)
+	defer stopGrid(nil)
+	r.stopGrid = stopGrid
 	results := r.run(ctx, *jobs)
 	prog.close()
 	removeEmptyDirs(r.ckRoot, filepath.Dir(r.ckRoot))
@@ -148,6 +151,9 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	s := summarize(results)
 	s.write(c.Stdout, g, time.Since(start), *jobs)
 	switch {
+	case errors.Is(context.Cause(ctx), store.ErrReplaced):
+		return fmt.Errorf("stopped, writing nothing more: %w; rerun the grid with --retry-failed to go on from what the file now on disk holds",
+			context.Cause(ctx))
 	case ctx.Err() != nil:
 		return fmt.Errorf("interrupted: %d running %s marked interrupted (rerun with --retry-failed to resume from the last epoch checkpoint): %w",
 			s.interrupted, plural(s.interrupted, "cell", "cells"), context.Cause(ctx))
@@ -167,6 +173,7 @@ const (
 	failed                     // recorded failed (or could not be claimed or recorded)
 	interrupted                // recorded interrupted, checkpoint kept
 	lost                       // another process took the cell over while it ran
+	unrecorded                 // stopped unrecorded: the database file was replaced on disk
 )
 
 // cellResult is the fate of one cell.
@@ -193,6 +200,9 @@ type gridRun struct {
 	// measureRSS: one cell at a time, so the process's peak resident
 	// memory while a cell runs is the cell's (recorded as peak_rss_mb).
 	measureRSS bool
+	// stopGrid stops every cell (the database file was replaced), once.
+	stopGrid context.CancelCauseFunc
+	stopOnce sync.Once
 }
 
 // run runs the cells with `jobs` workers, in grid order, and returns one
@@ -238,6 +248,9 @@ func (r *gridRun) runCell(ctx context.Context, c *grid.Cell) cellResult {
 	switch {
 	case err != nil && ctx.Err() != nil:
 		out.outcome = notStarted
+		return out
+	case r.replaced(err):
+		out.outcome = unrecorded
 		return out
 	case err != nil:
 		out.outcome, out.err = failed, err
@@ -288,7 +301,7 @@ func (r *gridRun) runCell(ctx context.Context, c *grid.Cell) cellResult {
 				stepsErr = r.db.RecordSteps(cellCtx, runID, buf)
 			}
 			for _, err := range []error{stepsErr, r.db.RecordEpoch(cellCtx, runID, e)} {
-				if errors.Is(err, store.ErrClaimLost) {
+				if errors.Is(err, store.ErrClaimLost) || r.replaced(err) {
 					cancel(err)
 				} else if err != nil && cellCtx.Err() == nil {
 					r.log.Warn("record epoch", "cell", c.Index, "run", runID, "epoch", e.Epoch, "err", err)
@@ -313,7 +326,9 @@ func (r *gridRun) runCell(ctx context.Context, c *grid.Cell) cellResult {
 	switch {
 	case runErr == nil:
 		out.res = res
-		if err := r.db.Finish(wctx, runID, res); errors.Is(err, store.ErrClaimLost) {
+		if err := r.db.Finish(wctx, runID, res); r.replaced(err) {
+			out.outcome, out.err = unrecorded, err
+		} else if errors.Is(err, store.ErrClaimLost) {
 			out.outcome, out.err = lost, err
 		} else if err != nil {
 			out.outcome, out.err = failed, fmt.Errorf("record result: %w", err)
@@ -327,6 +342,9 @@ func (r *gridRun) runCell(ctx context.Context, c *grid.Cell) cellResult {
 		}
 	case errors.Is(cause, store.ErrClaimLost):
 		out.outcome, out.err = lost, cause
+	case errors.Is(cause, store.ErrReplaced):
+		// Whatever is written now goes into the replaced file: nothing.
+		out.outcome, out.err = unrecorded, cause
 	case ctx.Err() != nil && errors.Is(runErr, context.Canceled):
 		out.outcome, out.err = interrupted, runErr
 		if err := r.db.MarkFailed(wctx, runID, store.StatusInterrupted, runErr.Error()); err != nil {
@@ -352,6 +370,21 @@ func (r *gridRun) runCell(ctx context.Context, c *grid.Cell) cellResult {
 	return out
 }
 
+// replaced reports whether err says the database file was replaced on
+// disk, and then stops the grid: every write would go into the old file.
+func (r *gridRun) replaced(err error) bool {
+	if !errors.Is(err, store.ErrReplaced) {
+		return false
+	}
+	r.stopOnce.Do(func() {
+		r.log.Error("results database replaced on disk: stopping the grid", "err", err)
+		if r.stopGrid != nil {
+			r.stopGrid(err)
+		}
+	})
+	return true
+}
+
 // runProtected is simclr.Run with a panic turned into the cell's error
 // (with its stack, kept in the database), so that one broken cell does not
 // take the grid down.
@@ -366,7 +399,9 @@ func runProtected(ctx context.Context, cfg simclr.Config, hooks simclr.Hooks) (r
 
 // heartbeat refreshes the run's heartbeat every StaleAfter/4 until the
 // returned stop is called. When the claim is lost (another process took
-// the cell over) it cancels the cell with store.ErrClaimLost as the cause.
+// the cell over) it cancels the cell with store.ErrClaimLost as the cause;
+// when the database file was replaced on disk, the whole grid with
+// store.ErrReplaced.
 func (r *gridRun) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, runID int64) (stop func()) {
 	stale := r.policy.StaleAfter
 	if stale <= 0 {
@@ -389,6 +424,10 @@ func (r *gridRun) heartbeat(ctx context.Context, cancel context.CancelCauseFunc,
 				err := r.db.Heartbeat(ctx, runID)
 				if errors.Is(err, store.ErrClaimLost) {
 					r.log.Warn("claim lost: another process took the cell over", "run", runID, "err", err)
+					cancel(err)
+					return
+				}
+				if r.replaced(err) {
 					cancel(err)
 					return
 				}
@@ -433,9 +472,9 @@ func removeEmptyDirs(dirs ...string) {
 
 // summary counts the outcomes of a run.
 type summary struct {
-	finished, skipped, failed, interrupted, lost, notStarted int
-	skippedBy                                                map[string]int // by the status found
-	failures                                                 []cellResult
+	finished, skipped, failed, interrupted, lost, unrecorded, notStarted int
+	skippedBy                                                            map[string]int // by the status found
+	failures                                                             []cellResult
 }
 
 func summarize(results []cellResult) summary {
@@ -454,6 +493,8 @@ func summarize(results []cellResult) summary {
 			s.interrupted++
 		case lost:
 			s.lost++
+		case unrecorded:
+			s.unrecorded++
 		case notStarted:
 			s.notStarted++
 		}
@@ -468,6 +509,9 @@ func (s summary) write(w io.Writer, g *grid.Grid, wall time.Duration, jobs int) 
 		g.Name, len(g.Cells), plural(len(g.Cells), "cell", "cells"), s.finished, s.skipped, s.failed, s.interrupted)
 	if s.lost > 0 {
 		fmt.Fprintf(w, ", %d taken over by another runner", s.lost)
+	}
+	if s.unrecorded > 0 {
+		fmt.Fprintf(w, ", %d stopped unrecorded (database file replaced)", s.unrecorded)
 	}
 	if s.notStarted > 0 {
 		fmt.Fprintf(w, ", %d not started", s.notStarted)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -320,6 +321,51 @@ func TestRunClaimLostStopsCell(t *testing.T) {
 	if d.Status != store.StatusFailed || d.ErrorText != "taken by the test" || len(d.Evaluations) != 0 {
 		t.Errorf("run 1 after losing its claim: %s %q with %d evaluations, want the other process's failed mark untouched",
 			d.Status, d.ErrorText, len(d.Evaluations))
+	}
+}
+
+// TestRunDBReplacedStopsGrid: when results.db is replaced on disk while
+// the runner has it open (a git checkout or stash of the tracked file
+// renames a new one over it), the next heartbeat stops the whole grid with
+// an error that says so, and the file now on disk is not written.
+func TestRunDBReplacedStopsGrid(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "results.db")
+	var replaced []byte
+	stderr := &onLine{pattern: "msg=epoch cell=0", do: func() {
+		data, err := os.ReadFile(db)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		tmp := filepath.Join(dir, "checkout")
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			t.Error(err)
+			return
+		}
+		if err := os.Rename(tmp, db); err != nil {
+			t.Error(err)
+		}
+		replaced = data
+	}}
+	var out syncBuffer
+	m := &Main{Stdout: &out, Stderr: stderr, Terminal: func() bool { return false }}
+	code := m.Execute(context.Background(), []string{"run", "testdata/tiny.toml", "--db", db, "--stale-after", "1s"})
+	if code != 1 {
+		t.Fatalf("run = exit %d, want 1\nstdout: %s\nstderr: %s", code, out.String(), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "replaced") || !strings.Contains(stderr.String(), "--retry-failed") {
+		t.Errorf("stderr does not say the file was replaced and how to go on:\n%s", stderr.String())
+	}
+	if !strings.Contains(out.String(), "0 finished, 0 skipped, 0 failed, 0 interrupted, 1 stopped unrecorded (database file replaced), 2 not started") {
+		t.Errorf("summary = %q, want cell 0 stopped unrecorded and the others not started", out.String())
+	}
+	after, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replaced == nil || !bytes.Equal(after, replaced) {
+		t.Error("the runner wrote into the file that replaced results.db")
 	}
 }
 

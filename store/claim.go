@@ -309,7 +309,7 @@ func addAxes(ctx context.Context, tx *sql.Tx, expID, runID int64, params []Param
 
 // Heartbeat marks the run alive now. It fails with ErrClaimLost when the
 // run is no longer running under this DB's claim, ErrNotFound when there
-// is no such run.
+// is no such run, ErrReplaced when the file was replaced on disk.
 func (db *DB) Heartbeat(ctx context.Context, runID int64) error {
 	if err := db.writable("heartbeat"); err != nil {
 		return err

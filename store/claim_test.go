@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -337,5 +339,50 @@ func TestStaleHeartbeatReclaim(t *testing.T) {
 	}
 	if err := b.Heartbeat(ctx, id+100); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Heartbeat(unknown run) = %v, want ErrNotFound", err)
+	}
+}
+
+// TestHeartbeatFileReplaced: when the file at the DB's path is replaced
+// (git checkout or stash of a tracked results.db renames a new file over
+// it), the heartbeat fails with ErrReplaced instead of writing on into the
+// unlinked file, and the file now on disk is left as it was.
+func TestHeartbeatFileReplaced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "results.db")
+	db, _ := openTestAt(t, path)
+	ctx := context.Background()
+	id := mustClaim(t, db, mustExperiment(t, db, "e"), "l", testConfig(1))
+	if err := db.Heartbeat(ctx, id); err != nil {
+		t.Fatalf("Heartbeat() = %v", err)
+	}
+	if _, err := db.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "copy"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "copy"), path); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Heartbeat(ctx, id)
+	if !errors.Is(err, ErrReplaced) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Heartbeat() after the file was replaced = %v, want ErrReplaced naming %s", err, path)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after, data) {
+		t.Error("the replacing file changed")
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckFile(); !errors.Is(err, ErrReplaced) {
+		t.Errorf("CheckFile() after the file was removed = %v, want ErrReplaced", err)
 	}
 }

@@ -43,6 +43,11 @@ var (
 	// ErrRefused: Query was given something other than one read-only
 	// statement.
 	ErrRefused = errors.New("refused")
+	// ErrReplaced: the file at the DB's path is no longer the file this DB
+	// opened (a git checkout or stash of a tracked results.db, a copy over
+	// it): SQLite keeps writing into the old, unlinked file, and mixing
+	// the two corrupts the database. Stop writing and reopen.
+	ErrReplaced = errors.New("database file replaced on disk")
 )
 
 // SchemaVersionError says the file's schema is not the one this build
@@ -72,6 +77,8 @@ type DB struct {
 
 	mu     sync.Mutex
 	claims map[int64]int // run id -> the attempt this DB last claimed
+
+	file os.FileInfo // the file Open opened (CheckFile)
 }
 
 // Open opens (creating it and its parent directory if needed) the results
@@ -102,6 +109,10 @@ func Open(path string) (*DB, error) {
 		db := newDB(sdb, path, false)
 		err = db.migrate(context.Background())
 		if err == nil {
+			if db.file, err = os.Stat(path); err != nil {
+				sdb.Close()
+				return nil, fmt.Errorf("open %s: %w", path, err)
+			}
 			return db, nil
 		}
 		sdb.Close()
@@ -161,6 +172,21 @@ func OpenReadOnly(path string) (*DB, error) {
 
 func newDB(sdb *sql.DB, path string, readOnly bool) *DB {
 	return &DB{db: sdb, path: path, readOnly: readOnly, now: time.Now, claims: map[int64]int{}}
+}
+
+// CheckFile fails with ErrReplaced when the file at the DB's path is not
+// the one Open opened. Every write checks it first (a stat, about a
+// microsecond), so a process stops writing as soon as its file is gone.
+func (db *DB) CheckFile() error {
+	if db.file == nil {
+		return nil
+	}
+	fi, err := os.Stat(db.path)
+	if err == nil && os.SameFile(fi, db.file) {
+		return nil
+	}
+	return fmt.Errorf("%s: the file was replaced or removed while this process had it open "+
+		"(git checkout or stash of a tracked results.db?); what this process wrote since is lost from it: %w", db.path, ErrReplaced)
 }
 
 // fileURI turns a path into an SQLite URI filename, escaping the characters
@@ -323,6 +349,9 @@ func nullFloat(v float64) any {
 func (db *DB) writable(op string) error {
 	if db.readOnly {
 		return fmt.Errorf("%s: %s was opened read-only", op, db.path)
+	}
+	if err := db.CheckFile(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
 }
