@@ -122,6 +122,10 @@ func reluForward[T float32 | float64](op *reluOp, y []T, ts []*tensor.Dense, dat
 func addReLUDeferred[T float32 | float64](op *reluOp, y, a, b []T) {
 	c, hw := op.shape[1], op.shape[2]*op.shape[3]
 	bs := op.shape[0]
+	if y32, ok := any(y).([]float32); ok {
+		addReLUDeferred32(op, y32, any(a).([]float32), any(b).([]float32))
+		return
+	}
 	load := func(dst, src []T, pre *bnOp, ch int) []T {
 		if pre == nil {
 			return src
@@ -145,6 +149,46 @@ func addReLUDeferred[T float32 | float64](op *reluOp, y, a, b []T) {
 			}
 		}
 	})
+}
+
+// addReLUDeferred32 is addReLUDeferred for float32 in one loop a row. An
+// input without a deferred BN gets scale 1, shift 0 and no ReLU: v·1 + 0
+// is v but for −0, which becomes +0, and the ReLU of the sum makes both
+// +0, so y is bit-identical.
+func addReLUDeferred32(op *reluOp, y, a, b []float32) {
+	c, hw, bs := op.shape[1], op.shape[2]*op.shape[3], op.shape[0]
+	coef := func(pre *bnOp, ch int) (scale, shift float32, relu bool) {
+		if pre == nil {
+			return 1, 0, false
+		}
+		return float32(pre.scale[ch]), float32(pre.shift[ch]), pre.relu
+	}
+	parallel(max(1, min(maxWorkers(), bs)), bs, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for ch := 0; ch < c; ch++ {
+				off := (i*c + ch) * hw
+				sa, ta, ra := coef(op.pre[0], ch)
+				sb, tb, rb := coef(op.pre[1], ch)
+				addAffReLURow32(y[off:off+hw], a[off:off+hw], b[off:off+hw], sa, ta, sb, tb, ra, rb)
+			}
+		}
+	})
+}
+
+// addAffReLURow32 sets y = max(a' + b', 0) with a' = a·sa + ta (its ReLU
+// when ra) and b' likewise.
+func addAffReLURow32(y, a, b []float32, sa, ta, sb, tb float32, ra, rb bool) {
+	a, b = a[:len(y)], b[:len(y)]
+	for j := range y {
+		va, vb := a[j]*sa+ta, b[j]*sb+tb
+		if ra {
+			va = relu32(va)
+		}
+		if rb {
+			vb = relu32(vb)
+		}
+		y[j] = relu32(va + vb)
+	}
 }
 
 // chunkWorkers is the number of workers for an elementwise loop over n
