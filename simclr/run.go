@@ -19,6 +19,11 @@ const dataSeed = 1
 
 // Run pretrains (or trains a baseline) and evaluates one cell.
 //
+// A cell that pretrains reads its dataset twice: once for the pretraining
+// images, and again after pretraining for the evaluation sets, so that
+// they are not held in memory through training (the second read must give
+// the same checksum, or Run fails).
+//
 // Cancelling ctx stops training within one step; the error wraps
 // ctx.Err() and the last epoch checkpoint (if Hooks.Checkpoint is set) stays
 // on disk so a later Run resumes from it. A non-finite loss returns a
