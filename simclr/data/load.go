@@ -64,10 +64,11 @@ func Load(spec Spec) (train, test *Set, err error) {
 	case "fashion-mnist":
 		train, test, err = loadMNISTFamily(spec.Path, fashionMNIST)
 	case "fashion-mnist-color":
-		train, test, err = loadMNISTFamily(spec.Path, fashionMNIST)
-		if err == nil {
-			train = colorize(train, spec.Seed, 0)
-			test = colorize(test, spec.Seed, 1)
+		var tr, te gray8
+		if tr, te, err = loadMNISTFamily8(spec.Path, fashionMNIST); err == nil {
+			train = colorize(tr, spec.Seed, 0)
+			tr = gray8{}
+			test = colorize(te, spec.Seed, 1)
 		}
 	case "mnist":
 		train, test, err = loadMNISTFamily(spec.Path, mnist)

@@ -41,66 +41,97 @@ var (
 
 // loadMNISTFamily reads train-* and t10k-* IDX files from dir.
 func loadMNISTFamily(dir string, fam mnistFamily) (train, test *Set, err error) {
+	tr, te, err := loadMNISTFamily8(dir, fam)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tr.set(), te.set(), nil
+}
+
+// gray8 is an 8-bit grayscale set as read: the Set without its Images, and
+// the pixels v whose values are v/255.
+type gray8 struct {
+	s   *Set
+	pix []byte
+}
+
+// set converts the pixels to the Set's float32 Images.
+func (g gray8) set() *Set {
+	g.s.Images = make([]float32, len(g.pix))
+	for i, v := range g.pix {
+		g.s.Images[i] = float32(v) / 255
+	}
+	return g.s
+}
+
+// loadMNISTFamily8 is loadMNISTFamily without the float conversion.
+func loadMNISTFamily8(dir string, fam mnistFamily) (train, test gray8, err error) {
 	if dir == "" {
 		if fam.defaultPath == "" {
-			return nil, nil, fmt.Errorf("%s needs path, the folder of its IDX files: %s", fam.name, fam.howToGet)
+			return train, test, fmt.Errorf("%s needs path, the folder of its IDX files: %s", fam.name, fam.howToGet)
 		}
 		dir = fam.defaultPath
 	}
-	train, err = loadIDXPair(dir, "train", fam)
-	if err != nil {
-		return nil, nil, err
+	if train, err = loadIDXPair(dir, "train", fam); err != nil {
+		return train, test, err
 	}
-	test, err = loadIDXPair(dir, "t10k", fam)
-	if err != nil {
-		return nil, nil, err
+	if test, err = loadIDXPair(dir, "t10k", fam); err != nil {
+		return train, test, err
 	}
-	if train.H != test.H || train.W != test.W {
-		return nil, nil, fmt.Errorf("%s: train images are %d×%d, test images %d×%d", dir, train.H, train.W, test.H, test.W)
+	if train.s.H != test.s.H || train.s.W != test.s.W {
+		return train, test, fmt.Errorf("%s: train images are %d×%d, test images %d×%d", dir, train.s.H, train.s.W, test.s.H, test.s.W)
 	}
 	return train, test, nil
 }
 
 // loadIDXPair reads prefix-images-idx3-ubyte[.gz] and
 // prefix-labels-idx1-ubyte[.gz] into a 1-channel set.
-func loadIDXPair(dir, prefix string, fam mnistFamily) (*Set, error) {
+func loadIDXPair(dir, prefix string, fam mnistFamily) (gray8, error) {
 	imgPath, err := findIDX(dir, prefix+"-images-idx3-ubyte", fam)
 	if err != nil {
-		return nil, err
+		return gray8{}, err
 	}
 	lblPath, err := findIDX(dir, prefix+"-labels-idx1-ubyte", fam)
 	if err != nil {
-		return nil, err
+		return gray8{}, err
 	}
 	im, err := readIDXFile(imgPath)
 	if err != nil {
-		return nil, fmt.Errorf("read %s images: %w", fam.name, err)
+		return gray8{}, fmt.Errorf("read %s images: %w", fam.name, err)
 	}
 	lb, err := readIDXFile(lblPath)
 	if err != nil {
-		return nil, fmt.Errorf("read %s labels: %w", fam.name, err)
+		return gray8{}, fmt.Errorf("read %s labels: %w", fam.name, err)
 	}
-	return idxSet(im, lb, imgPath, lblPath, fam.classes)
+	return idxGray(im, lb, imgPath, lblPath, fam.classes)
 }
 
 // idxSet checks an image IDX ([N, H, W]) against a label IDX ([N]) and
 // converts them to a Set with v/255 pixels.
 func idxSet(im, lb *idx, imgPath, lblPath string, classes []string) (*Set, error) {
+	g, err := idxGray(im, lb, imgPath, lblPath, classes)
+	if err != nil {
+		return nil, err
+	}
+	return g.set(), nil
+}
+
+// idxGray is idxSet without the float conversion.
+func idxGray(im, lb *idx, imgPath, lblPath string, classes []string) (gray8, error) {
 	if len(im.Dims) != 3 {
-		return nil, fmt.Errorf("%s: images have %d dimensions %v, want 3 (N, H, W)", imgPath, len(im.Dims), im.Dims)
+		return gray8{}, fmt.Errorf("%s: images have %d dimensions %v, want 3 (N, H, W)", imgPath, len(im.Dims), im.Dims)
 	}
 	if len(lb.Dims) != 1 {
-		return nil, fmt.Errorf("%s: labels have %d dimensions %v, want 1 (N)", lblPath, len(lb.Dims), lb.Dims)
+		return gray8{}, fmt.Errorf("%s: labels have %d dimensions %v, want 1 (N)", lblPath, len(lb.Dims), lb.Dims)
 	}
 	n, h, w := im.Dims[0], im.Dims[1], im.Dims[2]
 	if n == 0 || h == 0 || w == 0 {
-		return nil, fmt.Errorf("%s: empty image set %v", imgPath, im.Dims)
+		return gray8{}, fmt.Errorf("%s: empty image set %v", imgPath, im.Dims)
 	}
 	if lb.Dims[0] != n {
-		return nil, fmt.Errorf("%s has %d labels but %s has %d images", lblPath, lb.Dims[0], imgPath, n)
+		return gray8{}, fmt.Errorf("%s has %d labels but %s has %d images", lblPath, lb.Dims[0], imgPath, n)
 	}
 	s := &Set{
-		Images:  make([]float32, len(im.Data)),
 		Labels:  make([]int, n),
 		N:       n,
 		C:       1,
@@ -110,14 +141,11 @@ func idxSet(im, lb *idx, imgPath, lblPath string, classes []string) (*Set, error
 	}
 	for i, l := range lb.Data {
 		if int(l) >= len(classes) {
-			return nil, fmt.Errorf("%s: label %d of image %d out of range [0, %d)", lblPath, l, i, len(classes))
+			return gray8{}, fmt.Errorf("%s: label %d of image %d out of range [0, %d)", lblPath, l, i, len(classes))
 		}
 		s.Labels[i] = int(l)
 	}
-	for i, v := range im.Data {
-		s.Images[i] = float32(v) / 255
-	}
-	return s, nil
+	return gray8{s: s, pix: im.Data}, nil
 }
 
 // findIDX returns dir/name or dir/name.gz, whichever exists (raw first).
@@ -133,7 +161,9 @@ func findIDX(dir, name string, fam mnistFamily) (string, error) {
 	return "", fmt.Errorf("%s: missing %s (or %s.gz): %w; %s", fam.name, raw, raw, fs.ErrNotExist, fam.howToGet)
 }
 
-// colorize renders a 1-channel set in [0, 1] to 3 channels with a random
+// colorize renders an 8-bit grayscale set (read, never converted to
+// float: the 188 MB of the float Fashion-MNIST training set need not exist
+// beside the colourised one) to 3 channels with a random
 // foreground colour fg and background colour bg per image:
 //
 //	pixel_c = bg_c·(1−v) + fg_c·v,  v = the grayscale pixel, c = R, G, B
@@ -141,7 +171,8 @@ func findIDX(dir, name string, fam mnistFamily) (string, error) {
 // fg and bg are drawn uniformly from [0,1]³, the pair re-drawn until their
 // Euclidean distance is at least minColorDistance. The draw depends on
 // seed, split (0 train, 1 test) and the image index, never on the label.
-func colorize(s *Set, seed int64, split uint64) *Set {
+func colorize(g gray8, seed int64, split uint64) *Set {
+	s := g.s
 	d := s.H * s.W
 	out := &Set{
 		Images:  make([]float32, s.N*3*d),
@@ -154,12 +185,13 @@ func colorize(s *Set, seed int64, split uint64) *Set {
 	}
 	for i := range s.N {
 		fg, bg := colorPair(seed, split, i)
-		src := s.Images[i*d : (i+1)*d]
+		src := g.pix[i*d : (i+1)*d]
 		dst := out.Images[i*3*d : (i+1)*3*d]
 		for c := range 3 {
 			f, b := fg[c], bg[c]
 			ch := dst[c*d : (c+1)*d]
-			for j, v := range src {
+			for j, p := range src {
+				v := float32(p) / 255
 				ch[j] = b*(1-v) + f*v
 			}
 		}

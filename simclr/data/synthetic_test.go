@@ -241,12 +241,12 @@ func BenchmarkSynthetic(b *testing.B) {
 
 func BenchmarkColorize(b *testing.B) {
 	b.ReportAllocs()
-	s := &Set{N: 1000, C: 1, H: 28, W: 28, Images: make([]float32, 1000*784), Labels: make([]int, 1000)}
-	for i := range s.Images {
-		s.Images[i] = float32(i%256) / 255
+	g := gray8{s: &Set{N: 1000, C: 1, H: 28, W: 28, Labels: make([]int, 1000)}, pix: make([]byte, 1000*784)}
+	for i := range g.pix {
+		g.pix[i] = byte(i % 256)
 	}
 	for b.Loop() {
-		colorize(s, 1, 0)
+		colorize(g, 1, 0)
 	}
-	b.ReportMetric(float64(b.N*s.N)/b.Elapsed().Seconds(), "images/s")
+	b.ReportMetric(float64(b.N*g.s.N)/b.Elapsed().Seconds(), "images/s")
 }
