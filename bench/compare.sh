@@ -43,7 +43,9 @@ trap 'rm -rf "$tmp"' EXIT
 
 if [ "$GOTAGS" = auto ]; then
 	GOTAGS=""
-	if /sbin/ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so '; then
+	# grep without -q reads all of ldconfig's output: with -q it exits at
+	# the first match, ldconfig dies of SIGPIPE, and pipefail fails the test.
+	if /sbin/ldconfig -p 2>/dev/null | grep 'libopenblas\.so ' >/dev/null; then
 		GOTAGS=openblas
 	fi
 fi
