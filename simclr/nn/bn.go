@@ -47,15 +47,16 @@ type bnOp struct {
 	eps      float64
 	training bool
 
-	runMean, runVar *tensor.Dense // [C], dtype dt
-	relu            bool          // y = max(γ·x̂ + β, 0)
-	deferred        bool          // y is not stored: the output value is x (see above)
-	src             *convOp       // when not nil, the producer of x, which sums its channels (convOp.sums)
-	mean, invStd    []float64     // this run's, [C]
-	sdy, sdyx       []float64     // this run's Σ dy and Σ dy·x̂, [C], left by bnGradXOp
-	scale, shift    []float64     // y = x·scale + shift per channel this run, [C]
-	ka, kb, kc      []float64     // ∂x = ka·dy + kb·x + kc per channel this run, [C]
-	acc             [][]float64   // per worker, [2C]
+	runMean, runVar *tensor.Dense  // [C], dtype dt
+	relu            bool           // y = max(γ·x̂ + β, 0)
+	deferred        bool           // y is not stored: the output value is x (see above)
+	x               *gorgonia.Node // the input node (buffers.go checks its register)
+	src             *convOp        // when not nil, the producer of x, which sums its channels (convOp.sums)
+	mean, invStd    []float64      // this run's, [C]
+	sdy, sdyx       []float64      // this run's Σ dy and Σ dy·x̂, [C], left by bnGradXOp
+	scale, shift    []float64      // y = x·scale + shift per channel this run, [C]
+	ka, kb, kc      []float64      // ∂x = ka·dy + kb·x + kc per channel this run, [C]
+	acc             [][]float64    // per worker, [2C]
 	out             tensor.Tensor
 }
 

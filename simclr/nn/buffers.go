@@ -121,6 +121,39 @@ func planBuffers(g *gorgonia.ExprGraph, register func(*gorgonia.Node) (any, bool
 	}
 
 	var ivs []interval
+	// A deferred BN's value is its input's buffer, held in two registers:
+	// the BN's and the input's. gorgonia frees each register when its own
+	// node's last reader has run, which can be before the deferred BN's
+	// consumers are done with the buffer; a gorgonia op that inherits
+	// either register would then write into a buffer still in use. No
+	// graph this package builds has one (TestDeferredRegisters): refuse
+	// rather than compute wrong numbers if one ever does.
+	foreignOps := make(map[any]gorgonia.Nodes) // register -> the gorgonia op nodes in it
+	for _, x := range order {
+		if _, mine := x.Op().(pooled); !mine && x.Op() != nil {
+			if r, ok := register(x); ok {
+				foreignOps[r] = append(foreignOps[r], x)
+			}
+		}
+	}
+	overwritable := func(r any, self *gorgonia.Node) bool {
+		for _, f := range foreignOps[r] {
+			if f != self {
+				return true
+			}
+		}
+		return false
+	}
+	for _, x := range order {
+		if op, ok := x.Op().(*bnOp); ok && op.deferred {
+			r, _ := register(x)
+			rx, _ := register(op.x)
+			if overwritable(r, x) || overwritable(rx, op.x) {
+				return st, fmt.Errorf("nn: compile: %v is deferred, but a gorgonia op shares its register or its input's "+
+					"and could overwrite the buffer they share (a graph this package has not built before: see simclr/nn/deferred.go)", x)
+			}
+		}
+	}
 	// aliasForeign: a deferred BN consuming x has a register a foreign op
 	// may write into.
 	aliasForeign := func(x *gorgonia.Node) bool {

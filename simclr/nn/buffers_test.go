@@ -116,3 +116,48 @@ func TestBufferSharingExact(t *testing.T) {
 		})
 	}
 }
+
+// TestDeferredRegisters compiles every kind of net the package builds —
+// both encoders, every head, the classifier; training and inference
+// machines — with deferred BNs: planBuffers refuses a graph in which a
+// gorgonia op could inherit the register of a deferred BN or of its input
+// (and overwrite the buffer they share), so compiling is the check. Every
+// BN must have been deferred.
+func TestDeferredRegisters(t *testing.T) {
+	encoders := []EncoderSpec{{Preset: PresetResNetSmall, Width: 4}, {Preset: PresetResNet18, Width: 4}}
+	heads := []HeadSpec{{Kind: HeadNone}, {Kind: HeadLinear, Out: 8}, {Kind: HeadNonlinear, Hidden: 8, Out: 8}}
+	const n, c, hw = 4, 3, 8
+	for _, enc := range encoders {
+		var archs []Arch
+		for _, h := range heads {
+			archs = append(archs, Arch{Encoder: enc, Head: h})
+		}
+		archs = append(archs, Arch{Encoder: enc, Classes: 3})
+		for _, arch := range archs {
+			for _, train := range []bool{true, false} {
+				net, err := Build(arch, 2*n, c, hw, hw, train, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var loss *gorgonia.Node
+				switch {
+				case train && arch.Classes > 0:
+					loss, err = SoftmaxCrossEntropy(net.Logits, net.NewInput("onehot", 2*n, arch.Classes))
+				case train:
+					loss, _, err = NTXent(net.Z, n, 0.5)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := net.Compile(loss); err != nil {
+					t.Fatalf("%s encoder, head %q, classes %d, train %v: %v", enc.Preset, arch.Head.Kind, arch.Classes, train, err)
+				}
+				for _, l := range net.bns {
+					if !l.op.deferred {
+						t.Errorf("%s encoder, head %q, train %v: %s not deferred", enc.Preset, arch.Head.Kind, train, l.name)
+					}
+				}
+			}
+		}
+	}
+}

@@ -122,7 +122,7 @@ func (b *builder) batchNormAct(name string, x *gorgonia.Node, relu bool) (*gorgo
 	if err != nil {
 		return nil, fmt.Errorf("nn: %s: %w", name, err)
 	}
-	op.relu = relu
+	op.relu, op.x = relu, x
 	if conv, ok := x.Op().(*convOp); ok && b.fuseStats {
 		// x is a convolution's output: let the convolution sum its
 		// channels while they are in cache.
