@@ -602,15 +602,24 @@ func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace
 
 // phaseCols returns the columns [v0, v1) of a phase plane with column
 // phase b that hold image columns (s·v + b − pad in [0, w)).
-func (g *convGeom) phaseCols(b int) (v0, v1 int) {
-	s := g.stride
-	if d := g.pad - b; d > 0 {
-		v0 = (d + s - 1) / s
+func (g *convGeom) phaseCols(b int) (v0, v1 int) { return phaseRange(g.stride, g.pad, b, g.w, g.wp) }
+
+// phaseRowRange returns the rows [u0, u1) of a phase plane with row phase
+// a that hold image rows (s·u + a − pad in [0, h)).
+func (g *convGeom) phaseRowRange(a int) (u0, u1 int) {
+	return phaseRange(g.stride, g.pad, a, g.h, g.rows)
+}
+
+// phaseRange returns the plane indices [lo, hi), hi ≤ limit, whose image
+// index s·i + phase − pad is in [0, n).
+func phaseRange(s, pad, phase, n, limit int) (lo, hi int) {
+	if d := pad - phase; d > 0 {
+		lo = (d + s - 1) / s
 	}
-	if n := g.w - 1 + g.pad - b; n >= 0 {
-		v1 = min(g.wp, n/s+1)
+	if m := n - 1 + pad - phase; m >= 0 {
+		hi = min(limit, m/s+1)
 	}
-	return v0, max(v0, v1)
+	return lo, max(lo, hi)
 }
 
 // phasePlanes writes image x [in, h, w] into its phase planes pad [s²][in]
@@ -657,19 +666,6 @@ func phasePlanes[T float32 | float64](g *convGeom, x, pad []T, pre *bnOp) {
 			}
 		}
 	}
-}
-
-// phaseRowRange returns the rows [u0, u1) of a phase plane with row phase
-// a that hold image rows (s·u + a − pad in [0, h)).
-func (g *convGeom) phaseRowRange(a int) (u0, u1 int) {
-	s := g.stride
-	if d := g.pad - a; d > 0 {
-		u0 = (d + s - 1) / s
-	}
-	if n := g.h - 1 + g.pad - a; n >= 0 {
-		u1 = min(g.rows, n/s+1)
-	}
-	return u0, max(u0, u1)
 }
 
 // unphasePlanes is the adjoint of phasePlanes: dx [in, h, w] gets each
