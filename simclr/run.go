@@ -41,7 +41,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.split(train); err != nil {
+	if err := c.split(train, true); err != nil {
 		return nil, err
 	}
 	train = nil // only the parts split off stay live (the full set can be 188 MB)
@@ -85,10 +85,10 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 		if c.res.DatasetChecksum != sum {
 			return c.result(), fmt.Errorf("dataset %s changed on disk during the cell (checksum %s, now %s)", cfg.Dataset, sum, c.res.DatasetChecksum)
 		}
-		if err := c.split(train); err != nil {
+		if err := c.split(train, false); err != nil {
 			return c.result(), err
 		}
-		train, c.pretrainSet = nil, nil
+		train = nil
 	}
 
 	start = time.Now()
@@ -152,10 +152,12 @@ func (c *cell) load() (*data.Set, error) {
 }
 
 // split cuts the parts of train the cell uses, each chosen by the cell's
-// seed, so that the full training set need not stay in memory.
-func (c *cell) split(train *data.Set) error {
+// seed, so that the full training set need not stay in memory; the
+// pretraining subset only when pretrain (the reload after pretraining
+// needs the evaluation parts alone).
+func (c *cell) split(train *data.Set, pretrain bool) error {
 	cfg := &c.cfg
-	if cfg.Method == MethodSimCLR || cfg.Method == MethodSupervised {
+	if pretrain && (cfg.Method == MethodSimCLR || cfg.Method == MethodSupervised) {
 		c.pretrainSet = data.RandomSubset(train, cfg.PretrainSubset, cfg.Seed)
 	}
 	c.labelled = make(map[float64]*data.Set)
