@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/chewxy/hm"
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn/internal/f32"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 	"gorgonia.org/gorgonia"
@@ -654,10 +655,7 @@ func phasePlanes[T float32 | float64](g *convGeom, x, pad []T, pre *bnOp) {
 					case s == 1:
 						affineRow(dst, src, scale, shift, pre.relu)
 					default:
-						src = src[:(n-1)*s+1]
-						for v := range dst {
-							dst[v] = src[v*s]
-						}
+						gatherRow(dst, src[:(n-1)*s+1], s)
 						if pre != nil {
 							affineRow(dst, dst, scale, shift, pre.relu)
 						}
@@ -665,6 +663,19 @@ func phasePlanes[T float32 | float64](g *convGeom, x, pad []T, pre *bnOp) {
 				}
 			}
 		}
+	}
+}
+
+// gatherRow sets dst[v] = src[v·s].
+func gatherRow[T float32 | float64](dst, src []T, s int) {
+	if d32, ok := any(dst).([]float32); ok && s == 2 && useAVX && len(dst) > 0 {
+		src32 := any(src).([]float32)
+		_ = src32[2*(len(dst)-1)]
+		f32.Gather2(&d32[0], &src32[0], len(dst))
+		return
+	}
+	for v := range dst {
+		dst[v] = src[v*s]
 	}
 }
 

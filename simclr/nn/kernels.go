@@ -1,6 +1,18 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn/internal/f32"
+)
+
+// useAVX: the float32 row kernels run as AVX2 + FMA assembly (package
+// f32) on CPUs that have both; the purego build tag, other architectures
+// and older CPUs run the Go loops below. One build uses one or the other
+// throughout: a ReLU mask recomputed from x must see the x·scale + shift
+// its forward computed, to the bit, and the assembly rounds it once (FMA)
+// where Go rounds twice. (A variable, so that tests compare the two.)
+var useAVX = f32.Available
 
 // Row kernels of the custom ops. Sums keep four float64 accumulators (the
 // loops are bound by the latency of one accumulator otherwise); the ReLU
@@ -9,6 +21,12 @@ import "math"
 
 // sumSqRow returns Σ (x − s) and Σ (x − s)².
 func sumSqRow[T float32 | float64](x []T, s float64) (sum, sq float64) {
+	if x32, ok := any(x).([]float32); ok && useAVX {
+		if len(x) == 0 {
+			return 0, 0
+		}
+		return f32.SumSq(&x32[0], len(x32), s)
+	}
 	var a0, a1, a2, a3, b0, b1, b2, b3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
@@ -34,6 +52,12 @@ func sumSqRow[T float32 | float64](x []T, s float64) (sum, sq float64) {
 // dotDevRow returns Σ dy and Σ dy·(x − mu).
 func dotDevRow[T float32 | float64](dy, x []T, mu float64) (sdy, sdyx float64) {
 	x = x[:len(dy)]
+	if d32, ok := any(dy).([]float32); ok && useAVX {
+		if len(dy) == 0 {
+			return 0, 0
+		}
+		return f32.DotDev(&d32[0], &any(x).([]float32)[0], len(d32), mu)
+	}
 	var a0, a1, a2, a3, b0, b1, b2, b3 float64
 	i := 0
 	for ; i+4 <= len(dy); i += 4 {
@@ -77,6 +101,12 @@ func maskRow[T float32 | float64](dst, dy, y []T) {
 // maskRow32 is maskRow without branches (relumask32).
 func maskRow32(dst, dy, y []float32) {
 	dy, y = dy[:len(dst)], y[:len(dst)]
+	if useAVX {
+		if len(dst) > 0 {
+			f32.Mask(&dst[0], &dy[0], &y[0], len(dst))
+		}
+		return
+	}
 	for i, v := range y {
 		dst[i] = relumask32(dy[i], v)
 	}
@@ -85,8 +115,17 @@ func maskRow32(dst, dy, y []float32) {
 // affineRow sets dst = x·scale + shift, or max(x·scale + shift, 0) when relu.
 func affineRow[T float32 | float64](dst, x []T, scale, shift T, relu bool) {
 	x = x[:len(dst)]
-	if d, ok := any(dst).([]float32); ok && relu {
-		affineReLURow32(d, any(x).([]float32), float32(scale), float32(shift))
+	if d, ok := any(dst).([]float32); ok && (relu || useAVX) {
+		x32 := any(x).([]float32)
+		switch {
+		case !useAVX:
+			affineReLURow32(d, x32, float32(scale), float32(shift))
+		case len(d) == 0:
+		case relu:
+			f32.AffineReLU(&d[0], &x32[0], len(d), float32(scale), float32(shift))
+		default:
+			f32.Affine(&d[0], &x32[0], len(d), float32(scale), float32(shift))
+		}
 		return
 	}
 	if relu {
@@ -143,6 +182,12 @@ func dotDevAffMaskRow[T float32 | float64](dy, x []T, scale, shift T, mu float64
 
 func dotDevAffMaskRow32(dy, x []float32, scale, shift float32, mu float64) (sdy, sdyx float64) {
 	x = x[:len(dy)]
+	if useAVX {
+		if len(dy) == 0 {
+			return 0, 0
+		}
+		return f32.DotDevAffMask(&dy[0], &x[0], len(dy), scale, shift, mu)
+	}
 	var a0, a1, b0, b1 float64
 	i := 0
 	for ; i+2 <= len(dy); i += 2 {
@@ -179,6 +224,12 @@ func bnDxAffMaskRow[T float32 | float64](dst, dy, x []T, scale, shift, a, bx, c0
 
 func bnDxAffMaskRow32(dst, dy, x []float32, scale, shift, a, bx, c0 float32) {
 	dy, x = dy[:len(dst)], x[:len(dst)]
+	if useAVX {
+		if len(dst) > 0 {
+			f32.BnDxAffMask(&dst[0], &dy[0], &x[0], len(dst), scale, shift, a, bx, c0)
+		}
+		return
+	}
 	for j, d := range dy {
 		v := x[j]
 		dst[j] = a*math.Float32frombits(math.Float32bits(d)&posMask32(v*scale+shift)) + bx*v + c0
@@ -188,6 +239,12 @@ func bnDxAffMaskRow32(dst, dy, x []float32, scale, shift, a, bx, c0 float32) {
 // bnDxRow sets dst = a·dy + bx·x + c0 (dy may be dst itself).
 func bnDxRow[T float32 | float64](dst, dy, x []T, a, bx, c0 T) {
 	dy, x = dy[:len(dst)], x[:len(dst)]
+	if d32, ok := any(dst).([]float32); ok && useAVX {
+		if len(d32) > 0 {
+			f32.BnDx(&d32[0], &any(dy).([]float32)[0], &any(x).([]float32)[0], len(d32), float32(a), float32(bx), float32(c0))
+		}
+		return
+	}
 	for j, d := range dy {
 		dst[j] = a*d + bx*x[j] + c0
 	}
@@ -211,6 +268,12 @@ func dotDevMaskRow[T float32 | float64](dy, y, x []T, mu float64) (sdy, sdyx flo
 
 func dotDevMaskRow32(dy, y, x []float32, mu float64) (sdy, sdyx float64) {
 	x, y = x[:len(dy)], y[:len(dy)]
+	if useAVX {
+		if len(dy) == 0 {
+			return 0, 0
+		}
+		return f32.DotDevMask(&dy[0], &y[0], &x[0], len(dy), mu)
+	}
 	var a0, a1, b0, b1 float64
 	i := 0
 	for ; i+2 <= len(dy); i += 2 {
@@ -245,6 +308,12 @@ func bnDxMaskRow[T float32 | float64](dst, dy, y, x []T, a, bx, c0 T) {
 
 func bnDxMaskRow32(dst, dy, y, x []float32, a, bx, c0 float32) {
 	dy, y, x = dy[:len(dst)], y[:len(dst)], x[:len(dst)]
+	if useAVX {
+		if len(dst) > 0 {
+			f32.BnDxMask(&dst[0], &dy[0], &y[0], &x[0], len(dst), a, bx, c0)
+		}
+		return
+	}
 	for j, d := range dy {
 		dst[j] = a*relumask32(d, y[j]) + bx*x[j] + c0
 	}

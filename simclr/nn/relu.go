@@ -3,8 +3,10 @@ package nn
 import (
 	"fmt"
 	"hash"
+	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn/internal/f32"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -179,6 +181,19 @@ func addReLUDeferred32(op *reluOp, y, a, b []float32) {
 // when ra) and b' likewise.
 func addAffReLURow32(y, a, b []float32, sa, ta, sb, tb float32, ra, rb bool) {
 	a, b = a[:len(y)], b[:len(y)]
+	if useAVX {
+		if len(y) > 0 {
+			fa, fb := float32(math.Inf(-1)), float32(math.Inf(-1))
+			if ra {
+				fa = 0
+			}
+			if rb {
+				fb = 0
+			}
+			f32.AddAffReLU(&y[0], &a[0], &b[0], len(y), sa, ta, sb, tb, fa, fb)
+		}
+		return
+	}
 	for j := range y {
 		va, vb := a[j]*sa+ta, b[j]*sb+tb
 		if ra {

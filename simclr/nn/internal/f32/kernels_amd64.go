@@ -1,0 +1,44 @@
+//go:build amd64 && !purego
+
+package f32
+
+import "golang.org/x/sys/cpu"
+
+// Available: this CPU has AVX2 and FMA, so the kernels may be called.
+var Available = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func Affine(dst, x *float32, n int, scale, shift float32)
+
+//go:noescape
+func AffineReLU(dst, x *float32, n int, scale, shift float32)
+
+//go:noescape
+func SumSq(x *float32, n int, s float64) (sum, sq float64)
+
+//go:noescape
+func DotDev(dy, x *float32, n int, mu float64) (sdy, sdyx float64)
+
+//go:noescape
+func DotDevMask(dy, y, x *float32, n int, mu float64) (sdy, sdyx float64)
+
+//go:noescape
+func DotDevAffMask(dy, x *float32, n int, scale, shift float32, mu float64) (sdy, sdyx float64)
+
+//go:noescape
+func BnDx(dst, dy, x *float32, n int, a, bx, c0 float32)
+
+//go:noescape
+func BnDxMask(dst, dy, y, x *float32, n int, a, bx, c0 float32)
+
+//go:noescape
+func BnDxAffMask(dst, dy, x *float32, n int, scale, shift, a, bx, c0 float32)
+
+//go:noescape
+func Mask(dst, dy, y *float32, n int)
+
+//go:noescape
+func AddAffReLU(y, a, b *float32, n int, sa, ta, sb, tb, fa, fb float32)
+
+//go:noescape
+func Gather2(dst, src *float32, n int)

@@ -1,0 +1,589 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 + FMA versions of the float32 row kernels in kernels.go of package nn
+// (see kernels_amd64.go): eight values a step, the rest one by one with the
+// scalar forms of the same instructions, so that every value of a row
+// gets the same arithmetic (x·scale + shift is one fused multiply-add
+// everywhere, which the ReLU masks recomputed from x rely on). Sums are
+// kept in float64, four lanes in each of two accumulators.
+
+// func Affine(dst, x *float32, n int, scale, shift float32)
+TEXT ·Affine(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y0
+	VBROADCASTSS shift+28(FP), Y1
+	MOVQ         CX, BX
+	ANDQ         $-8, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JGE          aff_tail
+
+aff_loop:
+	VMOVUPS     (SI)(AX*4), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, (DI)(AX*4)
+	ADDQ        $8, AX
+	CMPQ        AX, BX
+	JLT         aff_loop
+
+aff_tail:
+	CMPQ        AX, CX
+	JGE         aff_done
+	VMOVSS      (SI)(AX*4), X2
+	VFMADD213SS X1, X0, X2
+	VMOVSS      X2, (DI)(AX*4)
+	INCQ        AX
+	JMP         aff_tail
+
+aff_done:
+	VZEROUPPER
+	RET
+
+// func AffineReLU(dst, x *float32, n int, scale, shift float32)
+// dst = max(x·scale + shift, +0): +0 for negative values and ±0 (MAXPS
+// returns its second source when both are zero).
+TEXT ·AffineReLU(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y0
+	VBROADCASTSS shift+28(FP), Y1
+	VXORPS       Y3, Y3, Y3
+	MOVQ         CX, BX
+	ANDQ         $-8, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JGE          affr_tail
+
+affr_loop:
+	VMOVUPS     (SI)(AX*4), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMAXPS      Y3, Y2, Y2
+	VMOVUPS     Y2, (DI)(AX*4)
+	ADDQ        $8, AX
+	CMPQ        AX, BX
+	JLT         affr_loop
+
+affr_tail:
+	CMPQ        AX, CX
+	JGE         affr_done
+	VMOVSS      (SI)(AX*4), X2
+	VFMADD213SS X1, X0, X2
+	VMAXSS      X3, X2, X2
+	VMOVSS      X2, (DI)(AX*4)
+	INCQ        AX
+	JMP         affr_tail
+
+affr_done:
+	VZEROUPPER
+	RET
+
+// func SumSq(x *float32, n int, s float64) (sum, sq float64)
+TEXT ·SumSq(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD s+16(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	MOVQ         CX, BX
+	ANDQ         $-8, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JGE          ss_reduce
+
+ss_loop:
+	VCVTPS2PD   (SI)(AX*4), Y5
+	VCVTPS2PD   16(SI)(AX*4), Y6
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VADDPD      Y5, Y1, Y1
+	VADDPD      Y6, Y2, Y2
+	VFMADD231PD Y5, Y5, Y3
+	VFMADD231PD Y6, Y6, Y4
+	ADDQ        $8, AX
+	CMPQ        AX, BX
+	JLT         ss_loop
+
+ss_reduce:
+	VADDPD       Y2, Y1, Y1
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTF128 $1, Y1, X5
+	VADDPD       X5, X1, X1
+	VHADDPD      X1, X1, X1
+	VEXTRACTF128 $1, Y3, X6
+	VADDPD       X6, X3, X3
+	VHADDPD      X3, X3, X3
+
+ss_tail:
+	CMPQ        AX, CX
+	JGE         ss_done
+	VMOVSS      (SI)(AX*4), X5
+	VCVTSS2SD   X5, X5, X5
+	VSUBSD      X0, X5, X5
+	VADDSD      X5, X1, X1
+	VFMADD231SD X5, X5, X3
+	INCQ        AX
+	JMP         ss_tail
+
+ss_done:
+	VMOVSD X1, sum+24(FP)
+	VMOVSD X3, sq+32(FP)
+	VZEROUPPER
+	RET
+
+// DOTDEV8 adds the eight masked dy values in Y5 to the sums Y1, Y2 and
+// their products with the eight x values in Y9 minus mu (Y0) to Y3, Y4.
+#define DOTDEV8 \
+	VCVTPS2PD    X5, Y6       \
+	VEXTRACTF128 $1, Y5, X7   \
+	VCVTPS2PD    X7, Y7       \
+	VCVTPS2PD    X9, Y8       \
+	VEXTRACTF128 $1, Y9, X10  \
+	VCVTPS2PD    X10, Y10     \
+	VSUBPD       Y0, Y8, Y8   \
+	VSUBPD       Y0, Y10, Y10 \
+	VADDPD       Y6, Y1, Y1   \
+	VADDPD       Y7, Y2, Y2   \
+	VFMADD231PD  Y8, Y6, Y3   \
+	VFMADD231PD  Y10, Y7, Y4
+
+// DOTDEV1 is DOTDEV8 for the one value in X5 (dy) and X9 (x), into X1
+// and X3 after the reduction.
+#define DOTDEV1 \
+	VCVTSS2SD   X5, X5, X5 \
+	VCVTSS2SD   X9, X9, X9 \
+	VSUBSD      X0, X9, X9 \
+	VADDSD      X5, X1, X1 \
+	VFMADD231SD X9, X5, X3
+
+// DOTREDUCE sums the lanes of Y1 + Y2 into X1 and of Y3 + Y4 into X3.
+#define DOTREDUCE \
+	VADDPD       Y2, Y1, Y1 \
+	VADDPD       Y4, Y3, Y3 \
+	VEXTRACTF128 $1, Y1, X5 \
+	VADDPD       X5, X1, X1 \
+	VHADDPD      X1, X1, X1 \
+	VEXTRACTF128 $1, Y3, X6 \
+	VADDPD       X6, X3, X3 \
+	VHADDPD      X3, X3, X3
+
+#define DOTZERO \
+	VXORPD Y1, Y1, Y1 \
+	VXORPD Y2, Y2, Y2 \
+	VXORPD Y3, Y3, Y3 \
+	VXORPD Y4, Y4, Y4
+
+// func DotDev(dy, x *float32, n int, mu float64) (sdy, sdyx float64)
+TEXT ·DotDev(SB), NOSPLIT, $0-48
+	MOVQ         dy+0(FP), DX
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD mu+24(FP), Y0
+	DOTZERO
+	MOVQ         CX, BX
+	ANDQ         $-8, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JGE          dd_reduce
+
+dd_loop:
+	VMOVUPS (DX)(AX*4), Y5
+	VMOVUPS (SI)(AX*4), Y9
+	DOTDEV8
+	ADDQ    $8, AX
+	CMPQ    AX, BX
+	JLT     dd_loop
+
+dd_reduce:
+	DOTREDUCE
+
+dd_tail:
+	CMPQ   AX, CX
+	JGE    dd_done
+	VMOVSS (DX)(AX*4), X5
+	VMOVSS (SI)(AX*4), X9
+	DOTDEV1
+	INCQ   AX
+	JMP    dd_tail
+
+dd_done:
+	VMOVSD X1, sdy+32(FP)
+	VMOVSD X3, sdyx+40(FP)
+	VZEROUPPER
+	RET
+
+// func DotDevMask(dy, y, x *float32, n int, mu float64) (sdy, sdyx float64)
+// dy is masked where y's bits are zero (y a ReLU output, +0 or positive).
+TEXT ·DotDevMask(SB), NOSPLIT, $0-56
+	MOVQ         dy+0(FP), DX
+	MOVQ         y+8(FP), R8
+	MOVQ         x+16(FP), SI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD mu+32(FP), Y0
+	DOTZERO
+	VPXOR        Y15, Y15, Y15
+	MOVQ         CX, BX
+	ANDQ         $-8, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JGE          dm_reduce
+
+dm_loop:
+	VPCMPEQD (R8)(AX*4), Y15, Y11
+	VANDNPS  (DX)(AX*4), Y11, Y5
+	VMOVUPS  (SI)(AX*4), Y9
+	DOTDEV8
+	ADDQ     $8, AX
+	CMPQ     AX, BX
+	JLT      dm_loop
+
+dm_reduce:
+	DOTREDUCE
+
+dm_tail:
+	CMPQ     AX, CX
+	JGE      dm_done
+	VMOVSS   (R8)(AX*4), X11
+	VPCMPEQD X15, X11, X11
+	VMOVSS   (DX)(AX*4), X5
+	VANDNPS  X5, X11, X5
+	VMOVSS   (SI)(AX*4), X9
+	DOTDEV1
+	INCQ     AX
+	JMP      dm_tail
+
+dm_done:
+	VMOVSD X1, sdy+40(FP)
+	VMOVSD X3, sdyx+48(FP)
+	VZEROUPPER
+	RET
+
+// func DotDevAffMask(dy, x *float32, n int, scale, shift float32, mu float64) (sdy, sdyx float64)
+// dy is masked where x·scale + shift (one FMA, as AffineReLU) is not
+// above 0.
+TEXT ·DotDevAffMask(SB), NOSPLIT, $0-56
+	MOVQ         dy+0(FP), DX
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y12
+	VBROADCASTSS shift+28(FP), Y13
+	VBROADCASTSD mu+32(FP), Y0
+	DOTZERO
+	VXORPS       Y15, Y15, Y15
+	MOVQ         CX, BX
+	ANDQ         $-8, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JGE          da_reduce
+
+da_loop:
+	VMOVUPS     (SI)(AX*4), Y9
+	VMOVAPS     Y9, Y11
+	VFMADD213PS Y13, Y12, Y11
+	VCMPPS      $0x1e, Y15, Y11, Y11
+	VANDPS      (DX)(AX*4), Y11, Y5
+	DOTDEV8
+	ADDQ        $8, AX
+	CMPQ        AX, BX
+	JLT         da_loop
+
+da_reduce:
+	DOTREDUCE
+
+da_tail:
+	CMPQ        AX, CX
+	JGE         da_done
+	VMOVSS      (SI)(AX*4), X9
+	VMOVAPS     X9, X11
+	VFMADD213SS X13, X12, X11
+	VCMPSS      $0x1e, X15, X11, X11
+	VMOVSS      (DX)(AX*4), X5
+	VANDPS      X5, X11, X5
+	DOTDEV1
+	INCQ        AX
+	JMP         da_tail
+
+da_done:
+	VMOVSD X1, sdy+40(FP)
+	VMOVSD X3, sdyx+48(FP)
+	VZEROUPPER
+	RET
+
+// func BnDx(dst, dy, x *float32, n int, a, bx, c0 float32)
+// dst = a·dy + (bx·x + c0); dy may be dst.
+TEXT ·BnDx(SB), NOSPLIT, $0-44
+	MOVQ         dst+0(FP), DI
+	MOVQ         dy+8(FP), DX
+	MOVQ         x+16(FP), SI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y0
+	VBROADCASTSS bx+36(FP), Y1
+	VBROADCASTSS c0+40(FP), Y2
+	MOVQ         CX, BX
+	ANDQ         $-8, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JGE          bd_tail
+
+bd_loop:
+	VMOVUPS     (SI)(AX*4), Y4
+	VFMADD213PS Y2, Y1, Y4
+	VFMADD231PS (DX)(AX*4), Y0, Y4
+	VMOVUPS     Y4, (DI)(AX*4)
+	ADDQ        $8, AX
+	CMPQ        AX, BX
+	JLT         bd_loop
+
+bd_tail:
+	CMPQ        AX, CX
+	JGE         bd_done
+	VMOVSS      (SI)(AX*4), X4
+	VFMADD213SS X2, X1, X4
+	VMOVSS      (DX)(AX*4), X5
+	VFMADD231SS X5, X0, X4
+	VMOVSS      X4, (DI)(AX*4)
+	INCQ        AX
+	JMP         bd_tail
+
+bd_done:
+	VZEROUPPER
+	RET
+
+// func BnDxMask(dst, dy, y, x *float32, n int, a, bx, c0 float32)
+// bnDxAVX with dy masked where y's bits are zero.
+TEXT ·BnDxMask(SB), NOSPLIT, $0-52
+	MOVQ         dst+0(FP), DI
+	MOVQ         dy+8(FP), DX
+	MOVQ         y+16(FP), R8
+	MOVQ         x+24(FP), SI
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS a+40(FP), Y0
+	VBROADCASTSS bx+44(FP), Y1
+	VBROADCASTSS c0+48(FP), Y2
+	VPXOR        Y15, Y15, Y15
+	MOVQ         CX, BX
+	ANDQ         $-8, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JGE          bm_tail
+
+bm_loop:
+	VPCMPEQD    (R8)(AX*4), Y15, Y11
+	VANDNPS     (DX)(AX*4), Y11, Y5
+	VMOVUPS     (SI)(AX*4), Y4
+	VFMADD213PS Y2, Y1, Y4
+	VFMADD231PS Y5, Y0, Y4
+	VMOVUPS     Y4, (DI)(AX*4)
+	ADDQ        $8, AX
+	CMPQ        AX, BX
+	JLT         bm_loop
+
+bm_tail:
+	CMPQ        AX, CX
+	JGE         bm_done
+	VMOVSS      (R8)(AX*4), X11
+	VPCMPEQD    X15, X11, X11
+	VMOVSS      (DX)(AX*4), X5
+	VANDNPS     X5, X11, X5
+	VMOVSS      (SI)(AX*4), X4
+	VFMADD213SS X2, X1, X4
+	VFMADD231SS X5, X0, X4
+	VMOVSS      X4, (DI)(AX*4)
+	INCQ        AX
+	JMP         bm_tail
+
+bm_done:
+	VZEROUPPER
+	RET
+
+// func BnDxAffMask(dst, dy, x *float32, n int, scale, shift, a, bx, c0 float32)
+// bnDxAVX with dy masked where x·scale + shift is not above 0.
+TEXT ·BnDxAffMask(SB), NOSPLIT, $0-52
+	MOVQ         dst+0(FP), DI
+	MOVQ         dy+8(FP), DX
+	MOVQ         x+16(FP), SI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS scale+32(FP), Y12
+	VBROADCASTSS shift+36(FP), Y13
+	VBROADCASTSS a+40(FP), Y0
+	VBROADCASTSS bx+44(FP), Y1
+	VBROADCASTSS c0+48(FP), Y2
+	VXORPS       Y15, Y15, Y15
+	MOVQ         CX, BX
+	ANDQ         $-8, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JGE          ba_tail
+
+ba_loop:
+	VMOVUPS     (SI)(AX*4), Y4
+	VMOVAPS     Y4, Y11
+	VFMADD213PS Y13, Y12, Y11
+	VCMPPS      $0x1e, Y15, Y11, Y11
+	VANDPS      (DX)(AX*4), Y11, Y5
+	VFMADD213PS Y2, Y1, Y4
+	VFMADD231PS Y5, Y0, Y4
+	VMOVUPS     Y4, (DI)(AX*4)
+	ADDQ        $8, AX
+	CMPQ        AX, BX
+	JLT         ba_loop
+
+ba_tail:
+	CMPQ        AX, CX
+	JGE         ba_done
+	VMOVSS      (SI)(AX*4), X4
+	VMOVAPS     X4, X11
+	VFMADD213SS X13, X12, X11
+	VCMPSS      $0x1e, X15, X11, X11
+	VMOVSS      (DX)(AX*4), X5
+	VANDPS      X5, X11, X5
+	VFMADD213SS X2, X1, X4
+	VFMADD231SS X5, X0, X4
+	VMOVSS      X4, (DI)(AX*4)
+	INCQ        AX
+	JMP         ba_tail
+
+ba_done:
+	VZEROUPPER
+	RET
+
+// func Mask(dst, dy, y *float32, n int)
+// dst = dy where y's bits are not zero, else +0.
+TEXT ·Mask(SB), NOSPLIT, $0-32
+	MOVQ  dst+0(FP), DI
+	MOVQ  dy+8(FP), DX
+	MOVQ  y+16(FP), R8
+	MOVQ  n+24(FP), CX
+	VPXOR Y15, Y15, Y15
+	MOVQ  CX, BX
+	ANDQ  $-8, BX
+	XORQ  AX, AX
+	CMPQ  AX, BX
+	JGE   mk_tail
+
+mk_loop:
+	VPCMPEQD (R8)(AX*4), Y15, Y11
+	VANDNPS  (DX)(AX*4), Y11, Y5
+	VMOVUPS  Y5, (DI)(AX*4)
+	ADDQ     $8, AX
+	CMPQ     AX, BX
+	JLT      mk_loop
+
+mk_tail:
+	CMPQ     AX, CX
+	JGE      mk_done
+	VMOVSS   (R8)(AX*4), X11
+	VPCMPEQD X15, X11, X11
+	VMOVSS   (DX)(AX*4), X5
+	VANDNPS  X5, X11, X5
+	VMOVSS   X5, (DI)(AX*4)
+	INCQ     AX
+	JMP      mk_tail
+
+mk_done:
+	VZEROUPPER
+	RET
+
+// func AddAffReLU(y, a, b *float32, n int, sa, ta, sb, tb, fa, fb float32)
+// y = max(max(a·sa + ta, fa) + max(b·sb + tb, fb), +0); a floor of +0 is
+// the input's ReLU, −Inf none.
+TEXT ·AddAffReLU(SB), NOSPLIT, $0-56
+	MOVQ         y+0(FP), DI
+	MOVQ         a+8(FP), SI
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS sa+32(FP), Y0
+	VBROADCASTSS ta+36(FP), Y1
+	VBROADCASTSS sb+40(FP), Y2
+	VBROADCASTSS tb+44(FP), Y3
+	VBROADCASTSS fa+48(FP), Y4
+	VBROADCASTSS fb+52(FP), Y5
+	VXORPS       Y15, Y15, Y15
+	MOVQ         CX, BX
+	ANDQ         $-8, BX
+	XORQ         AX, AX
+	CMPQ         AX, BX
+	JGE          ar_tail
+
+ar_loop:
+	VMOVUPS     (SI)(AX*4), Y6
+	VFMADD213PS Y1, Y0, Y6
+	VMAXPS      Y4, Y6, Y6
+	VMOVUPS     (DX)(AX*4), Y7
+	VFMADD213PS Y3, Y2, Y7
+	VMAXPS      Y5, Y7, Y7
+	VADDPS      Y7, Y6, Y6
+	VMAXPS      Y15, Y6, Y6
+	VMOVUPS     Y6, (DI)(AX*4)
+	ADDQ        $8, AX
+	CMPQ        AX, BX
+	JLT         ar_loop
+
+ar_tail:
+	CMPQ        AX, CX
+	JGE         ar_done
+	VMOVSS      (SI)(AX*4), X6
+	VFMADD213SS X1, X0, X6
+	VMAXSS      X4, X6, X6
+	VMOVSS      (DX)(AX*4), X7
+	VFMADD213SS X3, X2, X7
+	VMAXSS      X5, X7, X7
+	VADDSS      X7, X6, X6
+	VMAXSS      X15, X6, X6
+	VMOVSS      X6, (DI)(AX*4)
+	INCQ        AX
+	JMP         ar_tail
+
+ar_done:
+	VZEROUPPER
+	RET
+
+// func Gather2(dst, src *float32, n int)
+// dst[v] = src[2v] for v < n, reading no further than src[2n−2]: eight
+// values a step while src[2v+15] is in range, then four, then one.
+TEXT ·Gather2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ AX, AX
+
+g2_loop8:
+	LEAQ    9(AX), BX
+	CMPQ    BX, CX
+	JGT     g2_loop4
+	VMOVUPS (SI)(AX*8), Y0
+	VMOVUPS 32(SI)(AX*8), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VMOVUPS Y2, (DI)(AX*4)
+	ADDQ    $8, AX
+	JMP     g2_loop8
+
+g2_loop4:
+	LEAQ    5(AX), BX
+	CMPQ    BX, CX
+	JGT     g2_tail
+	VMOVUPS (SI)(AX*8), X0
+	VMOVUPS 16(SI)(AX*8), X1
+	VSHUFPS $0x88, X1, X0, X2
+	VMOVUPS X2, (DI)(AX*4)
+	ADDQ    $4, AX
+	JMP     g2_loop4
+
+g2_tail:
+	CMPQ AX, CX
+	JGE  g2_done
+	MOVL (SI)(AX*8), BX
+	MOVL BX, (DI)(AX*4)
+	INCQ AX
+	JMP  g2_tail
+
+g2_done:
+	VZEROUPPER
+	RET

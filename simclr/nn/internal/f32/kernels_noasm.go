@@ -1,0 +1,30 @@
+//go:build !amd64 || purego
+
+package f32
+
+// Without the assembly (other architectures, or the purego build tag)
+// package nn runs its Go loops; these are never called.
+const Available = false
+
+func Affine(dst, x *float32, n int, scale, shift float32)     { panic(noAsm) }
+func AffineReLU(dst, x *float32, n int, scale, shift float32) { panic(noAsm) }
+func SumSq(x *float32, n int, s float64) (sum, sq float64)    { panic(noAsm) }
+func DotDev(dy, x *float32, n int, mu float64) (sdy, sdyx float64) {
+	panic(noAsm)
+}
+func DotDevMask(dy, y, x *float32, n int, mu float64) (sdy, sdyx float64) {
+	panic(noAsm)
+}
+func DotDevAffMask(dy, x *float32, n int, scale, shift float32, mu float64) (sdy, sdyx float64) {
+	panic(noAsm)
+}
+func BnDx(dst, dy, x *float32, n int, a, bx, c0 float32)              { panic(noAsm) }
+func BnDxMask(dst, dy, y, x *float32, n int, a, bx, c0 float32)       { panic(noAsm) }
+func BnDxAffMask(dst, dy, x *float32, n int, s, t, a, bx, c0 float32) { panic(noAsm) }
+func Mask(dst, dy, y *float32, n int)                                 { panic(noAsm) }
+func AddAffReLU(y, a, b *float32, n int, sa, ta, sb, tb, fa, fb float32) {
+	panic(noAsm)
+}
+func Gather2(dst, src *float32, n int) { panic(noAsm) }
+
+const noAsm = "f32: assembly kernel called in a build without it"

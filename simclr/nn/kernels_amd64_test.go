@@ -1,0 +1,237 @@
+//go:build amd64 && !purego && linux
+
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// The assembly kernels against the Go loops they replace, on every length
+// up to three vector steps and a 28×28 row (the loops' tails), with every
+// input ending at a page the process may not read (guarded): a kernel that
+// reads one value too far faults.
+
+var kernelLens = func() []int {
+	var ns []int
+	for n := 0; n <= 40; n++ {
+		ns = append(ns, n)
+	}
+	return append(ns, 63, 64, 65, 784)
+}()
+
+func needAVX(t testing.TB) {
+	t.Helper()
+	if !useAVX {
+		t.Skip("this CPU has no AVX2 + FMA: the Go loops run (tested by every other test)")
+	}
+}
+
+// withAVX runs f with the assembly kernels on or off.
+func withAVX(on bool, f func()) {
+	old := useAVX
+	useAVX = on
+	defer func() { useAVX = old }()
+	f()
+}
+
+// guarded returns a slice of n float32 whose end is the start of a page
+// mapped without access; free unmaps it.
+func guarded(t *testing.T, vals []float32) []float32 {
+	t.Helper()
+	page := syscall.Getpagesize()
+	size := (len(vals)*4+page-1)/page*page + page
+	mem, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Munmap(mem) })
+	if err := syscall.Mprotect(mem[size-page:], syscall.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	end := size - page
+	s := unsafe.Slice((*float32)(unsafe.Pointer(&mem[end-len(vals)*4])), len(vals))
+	copy(s, vals)
+	return s[:len(vals):len(vals)]
+}
+
+// kernelData returns n normal values; zero (every third) and negative zero
+// (every seventh) when relu, as ReLU outputs and masks meet them.
+func kernelData(r *rand.Rand, n int, reluOut bool) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+		if reluOut {
+			v[i] = float32(math.Abs(float64(v[i])))
+			if i%3 == 0 {
+				v[i] = 0
+			}
+		}
+	}
+	return v
+}
+
+func closeTo(got, want, scale float64) bool {
+	return math.Abs(got-want) <= 1e-6*scale+1e-7
+}
+
+func TestAVXKernelsMatchGo(t *testing.T) {
+	needAVX(t)
+	r := rand.New(rand.NewSource(21))
+	const scale, shift, a, bx, c0, mu = 0.8, -0.3, 1.3, -0.7, 0.05, 0.2
+	for _, n := range kernelLens {
+		dyv, xv, yv := kernelData(r, n, false), kernelData(r, n, false), kernelData(r, n, true)
+		dy, x, y := guarded(t, dyv), guarded(t, xv), guarded(t, yv)
+		type out32 struct {
+			name string
+			f    func(dst []float32)
+		}
+		for _, k := range []out32{
+			{"affine", func(d []float32) { affineRow(d, x, scale, shift, false) }},
+			{"affineReLU", func(d []float32) { affineRow(d, x, scale, shift, true) }},
+			{"bnDx", func(d []float32) { bnDxRow(d, dy, x, a, bx, c0) }},
+			{"bnDxMask", func(d []float32) { bnDxMaskRow32(d, dy, y, x, a, bx, c0) }},
+			{"bnDxAffMask", func(d []float32) { bnDxAffMaskRow32(d, dy, x, scale, shift, a, bx, c0) }},
+			{"mask", func(d []float32) { maskRow32(d, dy, y) }},
+			{"addAffReLU", func(d []float32) { addAffReLURow32(d, x, dy, scale, shift, 1.1, 0.1, true, false) }},
+			{"addAffReLU2", func(d []float32) { addAffReLURow32(d, x, dy, 1, 0, -0.9, 0.2, false, true) }},
+		} {
+			want, got := guarded(t, make([]float32, n)), guarded(t, make([]float32, n))
+			withAVX(false, func() { k.f(want) })
+			k.f(got)
+			for i := range want {
+				if !closeTo(float64(got[i]), float64(want[i]), 3) {
+					t.Errorf("%s n=%d [%d]: asm %v, Go %v", k.name, n, i, got[i], want[i])
+					break
+				}
+			}
+		}
+		type sums struct {
+			name string
+			f    func() (float64, float64)
+		}
+		for _, k := range []sums{
+			{"sumSq", func() (float64, float64) { return sumSqRow(x, mu) }},
+			{"dotDev", func() (float64, float64) { return dotDevRow(dy, x, mu) }},
+			{"dotDevMask", func() (float64, float64) { return dotDevMaskRow32(dy, y, x, mu) }},
+			{"dotDevAffMask", func() (float64, float64) { return dotDevAffMaskRow32(dy, x, scale, shift, mu) }},
+		} {
+			var w0, w1 float64
+			withAVX(false, func() { w0, w1 = k.f() })
+			g0, g1 := k.f()
+			if !closeTo(g0, w0, float64(n)*1e-6) || !closeTo(g1, w1, float64(n)*1e-6) {
+				t.Errorf("%s n=%d: asm (%v, %v), Go (%v, %v)", k.name, n, g0, g1, w0, w1)
+			}
+		}
+		// gather: src of 2n−1 values ending at the guard page.
+		if n > 0 {
+			src := guarded(t, kernelData(r, 2*n-1, false))
+			got := make([]float32, n)
+			gatherRow(got, src, 2)
+			for v := range got {
+				if got[v] != src[2*v] {
+					t.Errorf("gather2 n=%d [%d] = %v, want %v", n, v, got[v], src[2*v])
+					break
+				}
+			}
+		}
+	}
+}
+
+// TestAVXMasksAgree: the ReLU masks recomputed from x (deferred BNs) agree
+// to the bit with the ReLU the forward applied, for x·scale + shift within
+// rounding of 0, where one fused multiply-add and a multiply then an add
+// disagree; and the residual add with a deferred input equals the add of
+// the stored BN output.
+func TestAVXMasksAgree(t *testing.T) {
+	needAVX(t)
+	r := rand.New(rand.NewSource(22))
+	for trial := 0; trial < 51; trial++ {
+		n := 8 + r.Intn(60)
+		x := kernelData(r, n, false)
+		scale := float32(r.NormFloat64())
+		// shift = −x[k]·scale rounded: x[k]·scale + shift is a rounding
+		// error away from 0 for every k, of either sign.
+		k := r.Intn(n)
+		shift := -x[k] * scale
+		for i := range x {
+			if i%2 == 0 {
+				x[i] = x[k] * float32(1+float64(r.Intn(5)-2)*1e-7)
+			}
+		}
+		if trial == 50 { // exactly 0 (2·0.5 − 1), in the vector loop and the tail
+			scale, shift, n = 0.5, -1, 15
+			x = make([]float32, n)
+			for i := range x {
+				x[i] = float32(i%4) * 0.5 * 2 // 0, 1, 2, 3: −1, −0.5, 0, 0.5
+			}
+		}
+		y := make([]float32, n)
+		affineRow(y, x, scale, shift, true)
+		ones := make([]float32, n)
+		for i := range ones {
+			ones[i] = 1
+		}
+		masked := make([]float32, n)
+		bnDxAffMaskRow32(masked, ones, x, scale, shift, 1, 0, 0)
+		count := 0
+		for i := range y {
+			if (y[i] > 0) != (masked[i] != 0) {
+				t.Fatalf("x=%v scale=%v shift=%v: ReLU output %v, recomputed mask passes %v", x[i], scale, shift, y[i], masked[i])
+			}
+			if y[i] > 0 {
+				count++
+			}
+			if math.Float32bits(y[i]) == 1<<31 {
+				t.Fatalf("ReLU output −0 for x=%v", x[i])
+			}
+		}
+		if s, _ := dotDevAffMaskRow32(ones, x, scale, shift, 0); s != float64(count) {
+			t.Fatalf("dotDevAffMask counts %v values above 0, the ReLU %d", s, count)
+		}
+		b := kernelData(r, n, false)
+		deferred, stored := make([]float32, n), make([]float32, n)
+		addAffReLURow32(deferred, x, b, scale, shift, 1, 0, true, false)
+		for i := range stored {
+			stored[i] = max(y[i]+b[i], 0)
+		}
+		for i := range stored {
+			if math.Float32bits(deferred[i]) != math.Float32bits(stored[i]) {
+				t.Fatalf("residual add: deferred %v, stored %v", deferred[i], stored[i])
+			}
+		}
+	}
+}
+
+func BenchmarkRowKernels(b *testing.B) {
+	needAVX(b)
+	r := rand.New(rand.NewSource(1))
+	for _, n := range []int{28, 196, 784} {
+		dy, x, y := kernelData(r, n, false), kernelData(r, n, false), kernelData(r, n, true)
+		dst := make([]float32, n)
+		for _, impl := range []struct {
+			name string
+			avx  bool
+		}{{"go", false}, {"avx", true}} {
+			run := func(name string, f func()) {
+				b.Run(fmt.Sprintf("%s/n=%d/%s", name, n, impl.name), func(b *testing.B) {
+					withAVX(impl.avx, func() {
+						for i := 0; i < b.N; i++ {
+							f()
+						}
+					})
+				})
+			}
+			run("affineReLU", func() { affineRow(dst, x, 0.8, 0.1, true) })
+			run("dotDevAffMask", func() { dotDevAffMaskRow32(dy, x, 0.8, 0.1, 0.2) })
+			run("bnDxAffMask", func() { bnDxAffMaskRow32(dst, dy, x, 0.8, 0.1, 1.1, 0.2, 0.3) })
+			run("sumSq", func() { sumSqRow(x, 0) })
+			run("mask", func() { maskRow32(dst, dy, y) })
+			run("gather2", func() { gatherRow(dst[:n/2], x[:n-1], 2) })
+		}
+	}
+}
