@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/chewxy/hm"
-	"github.com/simclr-ablate/simclr-ablate/simclr/nn/internal/f32"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 	"gorgonia.org/gorgonia"
@@ -626,9 +625,9 @@ func phaseRange(s, pad, phase, n, limit int) (lo, hi int) {
 // phasePlanes writes image x [in, h, w] into its phase planes pad [s²][in]
 // [chanLen], as x·scale + shift with pre's coefficients of the channel
 // (and its ReLU) when pre is not nil. Only positions that hold image values
-// are written: the padding stays zero from the buffer's allocation. (The
-// loops are written out rather than through phaseRows: this runs for every
-// image of every convolution, forward and ∂w, on rows of 7 to 32 values.)
+// are written: the padding stays zero from the buffer's allocation. (This
+// runs for every image of every convolution, forward and ∂w, on rows of 7
+// to 32 values: a channel's rows go to one 2-D kernel.)
 func phasePlanes[T float32 | float64](g *convGeom, x, pad []T, pre *bnOp) {
 	s, hw, used := g.stride, g.h*g.w, min(g.stride, g.k)
 	for a := 0; a < used; a++ { // planes no tap reads are left alone
@@ -638,44 +637,24 @@ func phasePlanes[T float32 | float64](g *convGeom, x, pad []T, pre *bnOp) {
 			if v0 >= v1 || u0 >= u1 {
 				continue
 			}
-			x0, n := s*v0+b-g.pad, v1-v0
+			x0, n, rows := s*v0+b-g.pad, v1-v0, u1-u0
 			planes := pad[(a*s+b)*g.in*g.chanLen:]
 			for c := 0; c < g.in; c++ {
-				plane, xc := planes[c*g.chanLen:(c+1)*g.chanLen], x[c*hw:(c+1)*hw]
-				var scale, shift T
-				if pre != nil {
-					scale, shift = T(pre.scale[c]), T(pre.shift[c])
-				}
-				for u := u0; u < u1; u++ {
-					dst := plane[u*g.wp+v0 : u*g.wp+v0+n]
-					src := xc[(s*u+a-g.pad)*g.w+x0:]
-					switch {
-					case s == 1 && pre == nil:
-						copy(dst, src)
-					case s == 1:
-						affineRow(dst, src, scale, shift, pre.relu)
-					default:
-						gatherRow(dst, src[:(n-1)*s+1], s)
-						if pre != nil {
-							affineRow(dst, dst, scale, shift, pre.relu)
-						}
+				dst := planes[c*g.chanLen+u0*g.wp+v0 : (c+1)*g.chanLen]
+				src := x[c*hw+(s*u0+a-g.pad)*g.w+x0 : (c+1)*hw]
+				switch {
+				case s == 1 && pre == nil:
+					copyRows(dst, src, rows, n, g.wp, g.w)
+				case s == 1:
+					affineRows(dst, src, rows, n, g.wp, g.w, T(pre.scale[c]), T(pre.shift[c]), pre.relu)
+				default:
+					gatherRows(dst, src, rows, n, g.wp, s*g.w, s)
+					if pre != nil {
+						affineRows(dst, dst, rows, n, g.wp, g.wp, T(pre.scale[c]), T(pre.shift[c]), pre.relu)
 					}
 				}
 			}
 		}
-	}
-}
-
-// gatherRow sets dst[v] = src[v·s].
-func gatherRow[T float32 | float64](dst, src []T, s int) {
-	if d32, ok := any(dst).([]float32); ok && s == 2 && useAVX && len(dst) > 0 {
-		src32 := any(src).([]float32)
-		_ = src32[2*(len(dst)-1)]
-		f32.Gather2(&d32[0], &src32[0], len(dst))
-		return
-	}
-	for v := range dst {
-		dst[v] = src[v*s]
 	}
 }
 
@@ -721,18 +700,14 @@ func phaseRows[T float32 | float64](g *convGeom, pad, x []T, f func(prow, xrow [
 // unpadRows copies the first ow values of each of the rows·oh rows of
 // width wp of ext into y [rows, oh, ow].
 func unpadRows[T float32 | float64](g *convGeom, ext, y []T, rows, oh, ow int) {
-	for r := 0; r < rows*oh; r++ {
-		copy(y[r*ow:(r+1)*ow], ext[r*g.wp:r*g.wp+ow])
-	}
+	copyRows(y, ext, rows*oh, ow, ow, g.wp)
 }
 
 // padRows is the adjoint of unpadRows for dy [out, oh, ow]: it writes each
 // row into ext [out, P'] at width wp; the wp − ow columns after each row are
 // never written, so stay zero.
 func padRows[T float32 | float64](g *convGeom, dy, ext []T) {
-	for r := 0; r < g.out*g.oh; r++ {
-		copy(ext[r*g.wp:r*g.wp+g.ow], dy[r*g.ow:(r+1)*g.ow])
-	}
+	copyRows(ext, dy, g.out*g.oh, g.ow, g.wp, g.ow)
 }
 
 // addTo sets dst += src elementwise.

@@ -327,3 +327,65 @@ func relumask32(d, y float32) float32 {
 	m := uint32(int32(b|-b) >> 31)
 	return math.Float32frombits(math.Float32bits(d) & m)
 }
+
+// The 2-D kernels: rows rows of n values, row r at dst[r·ds:] and
+// src[r·ss:].
+
+// rowsFit panics unless both slices hold every row (the assembly checks
+// nothing) and reports whether there is anything to do.
+func rowsFit[T float32 | float64](dst, src []T, rows, n, ds, ss, s int) bool {
+	if rows <= 0 || n <= 0 {
+		return false
+	}
+	_, _ = dst[(rows-1)*ds+n-1], src[(rows-1)*ss+(n-1)*s]
+	return true
+}
+
+// copyRows copies the rows.
+func copyRows[T float32 | float64](dst, src []T, rows, n, ds, ss int) {
+	if !rowsFit(dst, src, rows, n, ds, ss, 1) {
+		return
+	}
+	if d32, ok := any(dst).([]float32); ok && useAVX {
+		f32.Copy2D(&d32[0], &any(src).([]float32)[0], rows, n, ds, ss)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		copy(dst[r*ds:r*ds+n], src[r*ss:r*ss+n])
+	}
+}
+
+// affineRows is affineRow of every row; dst may be src (ds = ss).
+func affineRows[T float32 | float64](dst, src []T, rows, n, ds, ss int, scale, shift T, relu bool) {
+	if !rowsFit(dst, src, rows, n, ds, ss, 1) {
+		return
+	}
+	if d32, ok := any(dst).([]float32); ok && useAVX {
+		floor := float32(math.Inf(-1))
+		if relu {
+			floor = 0
+		}
+		f32.Affine2D(&d32[0], &any(src).([]float32)[0], rows, n, ds, ss, float32(scale), float32(shift), floor)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		affineRow(dst[r*ds:r*ds+n], src[r*ss:r*ss+n], scale, shift, relu)
+	}
+}
+
+// gatherRows sets dst[r·ds + v] = src[r·ss + v·s] for v < n.
+func gatherRows[T float32 | float64](dst, src []T, rows, n, ds, ss, s int) {
+	if !rowsFit(dst, src, rows, n, ds, ss, s) {
+		return
+	}
+	if d32, ok := any(dst).([]float32); ok && useAVX && s == 2 {
+		f32.Gather2D(&d32[0], &any(src).([]float32)[0], rows, n, ds, ss)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		d, sr := dst[r*ds:r*ds+n], src[r*ss:]
+		for v := range d {
+			d[v] = sr[v*s]
+		}
+	}
+}

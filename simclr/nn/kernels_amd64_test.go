@@ -127,14 +127,39 @@ func TestAVXKernelsMatchGo(t *testing.T) {
 				t.Errorf("%s n=%d: asm (%v, %v), Go (%v, %v)", k.name, n, g0, g1, w0, w1)
 			}
 		}
-		// gather: src of 2n−1 values ending at the guard page.
-		if n > 0 {
-			src := guarded(t, kernelData(r, 2*n-1, false))
-			got := make([]float32, n)
-			gatherRow(got, src, 2)
-			for v := range got {
-				if got[v] != src[2*v] {
-					t.Errorf("gather2 n=%d [%d] = %v, want %v", n, v, got[v], src[2*v])
+	}
+}
+
+// TestAVX2DKernelsMatchGo: the 2-D kernels against the Go loops, three
+// rows with gaps between them in both dst and src, whose values between
+// the rows must stay as they were.
+func TestAVX2DKernelsMatchGo(t *testing.T) {
+	needAVX(t)
+	r := rand.New(rand.NewSource(23))
+	const rows, sentinel = 3, 12345
+	for _, n := range kernelLens[1:] {
+		for _, k := range []struct {
+			name string
+			s    int // source step
+			f    func(dst, src []float32, ds, ss int)
+		}{
+			{"copyRows", 1, func(d, x []float32, ds, ss int) { copyRows(d, x, rows, n, ds, ss) }},
+			{"affineRows", 1, func(d, x []float32, ds, ss int) { affineRows(d, x, rows, n, ds, ss, 0.8, -0.3, false) }},
+			{"affineRows+relu", 1, func(d, x []float32, ds, ss int) { affineRows(d, x, rows, n, ds, ss, 0.8, -0.3, true) }},
+			{"gatherRows", 2, func(d, x []float32, ds, ss int) { gatherRows(d, x, rows, n, ds, ss, 2) }},
+		} {
+			ds, ss := n+3, k.s*n+5
+			src := guarded(t, kernelData(r, (rows-1)*ss+(n-1)*k.s+1, false))
+			init := make([]float32, (rows-1)*ds+n)
+			for i := range init {
+				init[i] = sentinel
+			}
+			want, got := guarded(t, init), guarded(t, init)
+			withAVX(false, func() { k.f(want, src, ds, ss) })
+			k.f(got, src, ds, ss)
+			for i := range want {
+				if !closeTo(float64(got[i]), float64(want[i]), 3) {
+					t.Errorf("%s n=%d [%d] (row %d): asm %v, Go %v", k.name, n, i, i/ds, got[i], want[i])
 					break
 				}
 			}
@@ -231,7 +256,8 @@ func BenchmarkRowKernels(b *testing.B) {
 			run("bnDxAffMask", func() { bnDxAffMaskRow32(dst, dy, x, 0.8, 0.1, 1.1, 0.2, 0.3) })
 			run("sumSq", func() { sumSqRow(x, 0) })
 			run("mask", func() { maskRow32(dst, dy, y) })
-			run("gather2", func() { gatherRow(dst[:n/2], x[:n-1], 2) })
+			run("gather2", func() { gatherRows(dst, x, 1, n/2, n, n, 2) })
+			run("copyRows", func() { copyRows(dst, x, n/28, 28, 28, 28) })
 		}
 	}
 }

@@ -41,4 +41,10 @@ func Mask(dst, dy, y *float32, n int)
 func AddAffReLU(y, a, b *float32, n int, sa, ta, sb, tb, fa, fb float32)
 
 //go:noescape
-func Gather2(dst, src *float32, n int)
+func Copy2D(dst, src *float32, rows, n, ds, ss int)
+
+//go:noescape
+func Affine2D(dst, src *float32, rows, n, ds, ss int, scale, shift, floor float32)
+
+//go:noescape
+func Gather2D(dst, src *float32, rows, n, ds, ss int)

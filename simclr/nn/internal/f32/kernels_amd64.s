@@ -544,46 +544,185 @@ ar_done:
 	VZEROUPPER
 	RET
 
-// func Gather2(dst, src *float32, n int)
-// dst[v] = src[2v] for v < n, reading no further than src[2n−2]: eight
-// values a step while src[2v+15] is in range, then four, then one.
-TEXT ·Gather2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	XORQ AX, AX
+// The 2-D kernels work on rows rows of n values, row r of dst at
+// dst + r·ds and of src at src + r·ss (strides in values): eight values a
+// step, the last n mod 8 of a row with masked loads and stores (which do
+// not touch the lanes masked off).
 
-g2_loop8:
-	LEAQ    9(AX), BX
-	CMPQ    BX, CX
-	JGT     g2_loop4
+// tailmask<>+4·(8−k) holds a mask of k lanes.
+DATA tailmask<>+0(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+8(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+16(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+24(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+32(SB)/8, $0
+DATA tailmask<>+40(SB)/8, $0
+DATA tailmask<>+48(SB)/8, $0
+DATA tailmask<>+56(SB)/8, $0
+GLOBL tailmask<>(SB), RODATA|NOPTR, $64
+
+// MASK loads the mask of reg lanes (0 to 8) into Y; clobbers R10, R11.
+#define MASK(reg, Y) \
+	LEAQ    tailmask<>(SB), R10 \
+	MOVQ    $8, R11             \
+	SUBQ    reg, R11            \
+	VMOVDQU (R10)(R11*4), Y
+
+// ROWS2D loads the common arguments: DI dst, SI src, R8 rows, CX n, R9 and
+// R12 the strides in bytes, DX = n rounded down to 8, BX = n mod 8 and Y15
+// its mask.
+#define ROWS2D \
+	MOVQ dst+0(FP), DI   \
+	MOVQ src+8(FP), SI   \
+	MOVQ rows+16(FP), R8 \
+	MOVQ n+24(FP), CX    \
+	MOVQ ds+32(FP), R9   \
+	MOVQ ss+40(FP), R12  \
+	SHLQ $2, R9          \
+	SHLQ $2, R12         \
+	MOVQ CX, BX          \
+	ANDQ $7, BX          \
+	MOVQ CX, DX          \
+	ANDQ $-8, DX         \
+	MASK(BX, Y15)
+
+// func Copy2D(dst, src *float32, rows, n, ds, ss int)
+TEXT ·Copy2D(SB), NOSPLIT, $0-48
+	ROWS2D
+	TESTQ R8, R8
+	JLE   c2_done
+
+c2_row:
+	XORQ AX, AX
+	CMPQ AX, DX
+	JGE  c2_tail
+
+c2_loop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ    $8, AX
+	CMPQ    AX, DX
+	JLT     c2_loop
+
+c2_tail:
+	TESTQ      BX, BX
+	JZ         c2_next
+	VMASKMOVPS (SI)(AX*4), Y15, Y0
+	VMASKMOVPS Y0, Y15, (DI)(AX*4)
+
+c2_next:
+	ADDQ R9, DI
+	ADDQ R12, SI
+	DECQ R8
+	JNZ  c2_row
+
+c2_done:
+	VZEROUPPER
+	RET
+
+// func Affine2D(dst, src *float32, rows, n, ds, ss int, scale, shift, floor float32)
+// dst = max(src·scale + shift, floor): floor +0 is a ReLU (as AffineReLU),
+// −Inf none; dst may be src.
+TEXT ·Affine2D(SB), NOSPLIT, $0-60
+	ROWS2D
+	VBROADCASTSS scale+48(FP), Y12
+	VBROADCASTSS shift+52(FP), Y13
+	VBROADCASTSS floor+56(FP), Y14
+	TESTQ        R8, R8
+	JLE          a2_done
+
+a2_row:
+	XORQ AX, AX
+	CMPQ AX, DX
+	JGE  a2_tail
+
+a2_loop:
+	VMOVUPS     (SI)(AX*4), Y0
+	VFMADD213PS Y13, Y12, Y0
+	VMAXPS      Y14, Y0, Y0
+	VMOVUPS     Y0, (DI)(AX*4)
+	ADDQ        $8, AX
+	CMPQ        AX, DX
+	JLT         a2_loop
+
+a2_tail:
+	TESTQ       BX, BX
+	JZ          a2_next
+	VMASKMOVPS  (SI)(AX*4), Y15, Y0
+	VFMADD213PS Y13, Y12, Y0
+	VMAXPS      Y14, Y0, Y0
+	VMASKMOVPS  Y0, Y15, (DI)(AX*4)
+
+a2_next:
+	ADDQ R9, DI
+	ADDQ R12, SI
+	DECQ R8
+	JNZ  a2_row
+
+a2_done:
+	VZEROUPPER
+	RET
+
+// func Gather2D(dst, src *float32, rows, n, ds, ss int)
+// dst[v] = src[2v] for v < n in every row, reading no further than
+// src[2n−2] of a row.
+TEXT ·Gather2D(SB), NOSPLIT, $0-48
+	ROWS2D
+	// DX = the v after the last full step (v + 9 ≤ n), BX = n − DX (0 to
+	// 8) and Y15 its mask; Y13, Y14: the masks of the 2·BX − 1 source
+	// values in the two loads of the last step.
+	XORQ DX, DX
+
+g2d_end:
+	LEAQ 9(DX), R13
+	CMPQ R13, CX
+	JGT  g2d_masks
+	ADDQ $8, DX
+	JMP  g2d_end
+
+g2d_masks:
+	MOVQ  CX, BX
+	SUBQ  DX, BX
+	MASK(BX, Y15)
+	LEAQ  -1(BX)(BX*1), R13
+	MOVQ  $8, R14
+	CMPQ  R13, R14
+	CMOVQLT R13, R14
+	MASK(R14, Y13)
+	SUBQ  R14, R13
+	MASK(R13, Y14)
+	TESTQ R8, R8
+	JLE   g2d_done
+
+g2d_row:
+	XORQ AX, AX
+	CMPQ AX, DX
+	JGE  g2d_tail
+
+g2d_loop:
 	VMOVUPS (SI)(AX*8), Y0
 	VMOVUPS 32(SI)(AX*8), Y1
 	VSHUFPS $0x88, Y1, Y0, Y2
 	VPERMPD $0xd8, Y2, Y2
 	VMOVUPS Y2, (DI)(AX*4)
 	ADDQ    $8, AX
-	JMP     g2_loop8
+	CMPQ    AX, DX
+	JLT     g2d_loop
 
-g2_loop4:
-	LEAQ    5(AX), BX
-	CMPQ    BX, CX
-	JGT     g2_tail
-	VMOVUPS (SI)(AX*8), X0
-	VMOVUPS 16(SI)(AX*8), X1
-	VSHUFPS $0x88, X1, X0, X2
-	VMOVUPS X2, (DI)(AX*4)
-	ADDQ    $4, AX
-	JMP     g2_loop4
+g2d_tail:
+	TESTQ      BX, BX
+	JZ         g2d_next
+	VMASKMOVPS (SI)(AX*8), Y13, Y0
+	VMASKMOVPS 32(SI)(AX*8), Y14, Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VPERMPD    $0xd8, Y2, Y2
+	VMASKMOVPS Y2, Y15, (DI)(AX*4)
 
-g2_tail:
-	CMPQ AX, CX
-	JGE  g2_done
-	MOVL (SI)(AX*8), BX
-	MOVL BX, (DI)(AX*4)
-	INCQ AX
-	JMP  g2_tail
+g2d_next:
+	ADDQ R9, DI
+	ADDQ R12, SI
+	DECQ R8
+	JNZ  g2d_row
 
-g2_done:
+g2d_done:
 	VZEROUPPER
 	RET

@@ -25,6 +25,11 @@ func Mask(dst, dy, y *float32, n int)                                 { panic(no
 func AddAffReLU(y, a, b *float32, n int, sa, ta, sb, tb, fa, fb float32) {
 	panic(noAsm)
 }
-func Gather2(dst, src *float32, n int) { panic(noAsm) }
 
 const noAsm = "f32: assembly kernel called in a build without it"
+
+func Copy2D(dst, src *float32, rows, n, ds, ss int) { panic(noAsm) }
+func Affine2D(dst, src *float32, rows, n, ds, ss int, scale, shift, floor float32) {
+	panic(noAsm)
+}
+func Gather2D(dst, src *float32, rows, n, ds, ss int) { panic(noAsm) }
