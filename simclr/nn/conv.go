@@ -662,34 +662,38 @@ func phasePlanes[T float32 | float64](g *convGeom, x, pad []T, pre *bnOp) {
 // image position's value from the phase planes (0 where no output reads
 // it).
 func unphasePlanes[T float32 | float64](g *convGeom, pad, dx []T) {
-	clear(dx)
-	s := g.stride
-	phaseRows(g, pad, dx, func(prow, xrow []T, v0, v1, b, _ int) {
-		if s == 1 {
-			copy(xrow[v0+b-g.pad:], prow[v0:v1])
-			return
-		}
-		for v := v0; v < v1; v++ {
-			xrow[s*v+b-g.pad] = prow[v]
-		}
-	})
-}
-
-// phaseRows calls f for every row of a phase plane that some tap reads and
-// that holds image values: prow is the plane's row, xrow the image row
-// (channel c of x [in, h, w]) it comes from, [v0, v1) the plane columns
-// holding image columns s·v + b − pad.
-func phaseRows[T float32 | float64](g *convGeom, pad, x []T, f func(prow, xrow []T, v0, v1, b, c int)) {
 	s, hw, used := g.stride, g.h*g.w, min(g.stride, g.k)
-	for a := 0; a < used; a++ { // planes no tap reads are left alone
+	covered := 0 // image positions the planes hold (the phases are disjoint)
+	for a := 0; a < used; a++ {
+		u0, u1 := g.phaseRowRange(a)
 		for b := 0; b < used; b++ {
 			v0, v1 := g.phaseCols(b)
+			covered += (u1 - u0) * (v1 - v0)
+		}
+	}
+	if covered < hw {
+		clear(dx)
+	}
+	for a := 0; a < used; a++ {
+		u0, u1 := g.phaseRowRange(a)
+		for b := 0; b < used; b++ {
+			v0, v1 := g.phaseCols(b)
+			if v0 >= v1 || u0 >= u1 {
+				continue
+			}
+			x0, n, rows := s*v0+b-g.pad, v1-v0, u1-u0
 			planes := pad[(a*s+b)*g.in*g.chanLen:]
 			for c := 0; c < g.in; c++ {
-				plane, xc := planes[c*g.chanLen:(c+1)*g.chanLen], x[c*hw:(c+1)*hw]
-				for u := 0; u < g.rows; u++ {
-					if iy := s*u + a - g.pad; iy >= 0 && iy < g.h {
-						f(plane[u*g.wp:(u+1)*g.wp], xc[iy*g.w:(iy+1)*g.w], v0, v1, b, c)
+				src := planes[c*g.chanLen+u0*g.wp+v0 : (c+1)*g.chanLen]
+				dst := dx[c*hw+(s*u0+a-g.pad)*g.w+x0 : (c+1)*hw]
+				if s == 1 {
+					copyRows(dst, src, rows, n, g.w, g.wp)
+					continue
+				}
+				for r := 0; r < rows; r++ {
+					d, sr := dst[r*s*g.w:], src[r*g.wp:r*g.wp+n]
+					for v, val := range sr {
+						d[v*s] = val
 					}
 				}
 			}
