@@ -75,15 +75,15 @@ type convGeom struct {
 	// K = k·in instead of k products with K = in (which ran the small
 	// GEMMs at a fraction of their rate). Otherwise cols = min(s, k)
 	// phase planes per row phase and a product per tap.
-	grouped bool
-	cols    int
-	flat    *convGeom // ungrouped(), for ∂x of strided convolutions
-	back            *convGeom // ∂x as a convolution of dy (stride 1, pad ≤ k−1), else nil
-	xShape, yShape  tensor.Shape
-	wShape          tensor.Shape
-	dt              tensor.Dtype
-	workers         int
-	partLen         int
+	grouped        bool
+	cols           int
+	flat           *convGeom // ungrouped(), for ∂x of strided convolutions
+	back           *convGeom // ∂x as a convolution of dy (stride 1, pad ≤ k−1), else nil
+	xShape, yShape tensor.Shape
+	wShape         tensor.Shape
+	dt             tensor.Dtype
+	workers        int
+	partLen        int
 }
 
 func newConvGeom(x, w tensor.Shape, dt tensor.Dtype, stride, pad int) (*convGeom, error) {
