@@ -72,8 +72,8 @@ type convGeom struct {
 	// column plane j holds phase j mod s shifted left by j div s columns,
 	// so that the inputs of the k taps of kernel row i are k·in rows of
 	// one stride (chanLen) and the taps of a row are one product with
-	// K = k·in instead of k products with K = in (which ran the small
-	// GEMMs at a fraction of their rate). Otherwise cols = min(s, k)
+	// K = k·in instead of k products with K = in, and the output is
+	// read and written k times instead of k² times. Otherwise cols = min(s, k)
 	// phase planes per row phase and a product per tap.
 	grouped        bool
 	cols           int
