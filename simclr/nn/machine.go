@@ -148,7 +148,7 @@ func newTapeMachine(g *gorgonia.ExprGraph, keep gorgonia.Nodes, share bool, opts
 	if st, err = planBuffers(g, register, keep, share); err != nil {
 		return nil, st, err
 	}
-	opts = append(opts, gorgonia.WithPrecompiled(prog, locMap))
+	opts = append(opts, gorgonia.WithPrecompiled(prog, locMap), gorgonia.WithEngine(addEngine{}))
 	return gorgonia.NewTapeMachine(g, opts...), st, nil
 }
 

@@ -48,3 +48,6 @@ func Affine2D(dst, src *float32, rows, n, ds, ss int, scale, shift, floor float3
 
 //go:noescape
 func Gather2D(dst, src *float32, rows, n, ds, ss int)
+
+//go:noescape
+func Add(dst, a, b *float32, n int)

@@ -726,3 +726,36 @@ g2d_next:
 g2d_done:
 	VZEROUPPER
 	RET
+
+// func Add(dst, a, b *float32, n int)
+TEXT ·Add(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	ANDQ $-8, BX
+	XORQ AX, AX
+	CMPQ AX, BX
+	JGE  add_tail
+
+add_loop:
+	VMOVUPS (SI)(AX*4), Y0
+	VADDPS  (DX)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ    $8, AX
+	CMPQ    AX, BX
+	JLT     add_loop
+
+add_tail:
+	CMPQ   AX, CX
+	JGE    add_done
+	VMOVSS (SI)(AX*4), X0
+	VADDSS (DX)(AX*4), X0, X0
+	VMOVSS X0, (DI)(AX*4)
+	INCQ   AX
+	JMP    add_tail
+
+add_done:
+	VZEROUPPER
+	RET
