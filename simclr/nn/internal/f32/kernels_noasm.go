@@ -33,4 +33,4 @@ func Affine2D(dst, src *float32, rows, n, ds, ss int, scale, shift, floor float3
 	panic(noAsm)
 }
 func Gather2D(dst, src *float32, rows, n, ds, ss int) { panic(noAsm) }
-func Add(dst, a, b *float32, n int) { panic(noAsm) }
+func Add(dst, a, b *float32, n int)                   { panic(noAsm) }
