@@ -485,6 +485,9 @@ func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T
 				gemm(false, false, g.out, g.p, g.kk, 1, w, g.kk, xb, g.p, 0, yb, g.p)
 			} else {
 				pad, ext := pads[wk], exts[wk][:g.out*g.pp]
+				if g.wp == g.ow { // no extra columns (1×1): the product is y_b
+					ext = yb
+				}
 				phasePlanes(g, xb, pad, pre)
 				for t := 0; t < nt; t++ {
 					beta := T(1)
@@ -493,7 +496,9 @@ func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T
 					}
 					gemm(false, false, g.out, g.pp, kt, 1, wt[t*g.out*kt:], kt, pad[g.gemmOffset(t):], g.chanLen, beta, ext, g.pp)
 				}
-				unpadRows(g, ext, yb, g.out, g.oh, g.ow)
+				if g.wp != g.ow {
+					unpadRows(g, ext, yb, g.out, g.oh, g.ow)
+				}
 			}
 			if sums != nil {
 				a := sums[wk]
@@ -614,9 +619,12 @@ func convBackX[T float32 | float64](g *convGeom, ws *[3]workspace, w, dy, dx []T
 			}
 			// ∂ of the phase planes: each tap adds W_ijᵀ·dy into its shifted
 			// run (runs of different taps overlap: one GEMM after another).
-			pad, ext := pads[wk][:g.planesLen()], exts[wk][:g.out*g.pp]
+			pad, ext := pads[wk][:g.planesLen()], dyb
 			clear(pad)
-			padRows(g, dyb, ext)
+			if g.wp != g.ow {
+				ext = exts[wk][:g.out*g.pp]
+				padRows(g, dyb, ext)
+			}
 			for t := 0; t < g.k*g.k; t++ {
 				gemm(true, false, g.in, g.pp, g.out, 1, wt[t*g.out*g.in:], g.in, ext, g.pp, 1, pad[g.gemmOffset(t):], g.chanLen)
 			}
@@ -643,9 +651,12 @@ func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace
 				gemm(false, true, g.out, g.kk, g.p, 1, dyb, g.p, xb, g.p, 1, part, g.kk)
 				continue
 			}
-			pad, ext := pads[wk], exts[wk][:g.out*g.pp]
+			pad, ext := pads[wk], dyb
 			phasePlanes(g, xb, pad, pre)
-			padRows(g, dyb, ext)
+			if g.wp != g.ow {
+				ext = exts[wk][:g.out*g.pp]
+				padRows(g, dyb, ext)
+			}
 			// A product per tap (N = in) even when grouped: with N = k·in
 			// OpenBLAS leaves its small-matrix kernels for its packing path
 			// (measured: the step 2–5% slower).
