@@ -56,7 +56,7 @@ type bnOp struct {
 	sdy, sdyx       []float64      // this run's Σ dy and Σ dy·x̂, [C], left by bnGradXOp
 	scale, shift    []float64      // y = x·scale + shift per channel this run, [C]
 	ka, kb, kc      []float64      // ∂x = ka·dy + kb·x + kc per channel this run, [C]
-	acc             [][]float64    // per worker, [2C]
+	acc             [][]float64    // per chunk, [2C]
 	out             tensor.Tensor
 }
 
@@ -182,14 +182,14 @@ func denseN(what string, vals []gorgonia.Value, dt tensor.Dtype, shapes ...tenso
 }
 
 // The kernels walk the batch in memory order (image by image, channel by
-// channel), the images split between workers, each summing into its own
+// channel), in chunks (see chunks), each chunk summing into its own
 // per-channel accumulators: walking one channel across the batch instead
 // touches short strided rows and runs at memory latency.
 
-// accumulators returns per-worker zeroed [2C] float64 accumulators.
-func (op *bnOp) accumulators(workers int) [][]float64 {
-	if len(op.acc) != workers {
-		op.acc = make([][]float64, workers)
+// accumulators returns per-chunk zeroed [2C] float64 accumulators.
+func (op *bnOp) accumulators() [][]float64 {
+	if n := numChunks(op.shape[0]); len(op.acc) != n {
+		op.acc = make([][]float64, n)
 		for i := range op.acc {
 			op.acc[i] = make([]float64, 2*op.c)
 		}
@@ -211,9 +211,9 @@ func bnForward[T float32 | float64](op *bnOp, x, gamma, beta, y, runMean, runVar
 		var acc [][]float64
 		shifted := op.src == nil || !op.src.sums
 		if shifted {
-			acc = op.accumulators(workers)
-			parallel(workers, b, func(wk, lo, hi int) {
-				a := acc[wk]
+			acc = op.accumulators()
+			chunks(workers, b, func(_, k, lo, hi int) {
+				a := acc[k]
 				for i := lo; i < hi; i++ {
 					for ch := 0; ch < c; ch++ {
 						shift := float64(x[ch*hw])
@@ -262,7 +262,7 @@ func bnForward[T float32 | float64](op *bnOp, x, gamma, beta, y, runMean, runVar
 	if y == nil {
 		return // deferred: the consumers apply scale and shift
 	}
-	parallel(workers, b, func(_, lo, hi int) {
+	chunks(workers, b, func(_, _, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for ch := 0; ch < c; ch++ {
 				off := (i*c + ch) * hw
@@ -348,9 +348,9 @@ func bnBackward[T float32 | float64](f *bnOp, x, gamma, dy, y, dx []T) {
 	workers := max(1, min(maxWorkers(), b))
 	// With a fused ReLU, dy is masked by y > 0 on the fly; a deferred op
 	// recomputes the mask from x, as its consumers computed y.
-	acc := f.accumulators(workers)
-	parallel(workers, b, func(wk, lo, hi int) {
-		a := acc[wk]
+	acc := f.accumulators()
+	chunks(workers, b, func(_, k, lo, hi int) {
+		a := acc[k]
 		for i := lo; i < hi; i++ {
 			for ch := 0; ch < c; ch++ {
 				off := (i*c + ch) * hw
@@ -386,7 +386,7 @@ func bnBackward[T float32 | float64](f *bnOp, x, gamma, dy, y, dx []T) {
 			kc[ch] = -k*sdy/n + k*inv*mu*sdyx/n
 		}
 	}
-	parallel(workers, b, func(_, lo, hi int) {
+	chunks(workers, b, func(_, _, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for ch := 0; ch < c; ch++ {
 				off := (i*c + ch) * hw

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand"
+	"runtime"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -12,7 +13,9 @@ import (
 // every head kind, and a classifier (the supervised baseline and
 // fine-tuning) — for three steps three times: with one buffer per node and
 // every BN output stored (the reference), with deferred BNs (deferred.go),
-// and with deferred BNs and buffer sharing; it requires the same losses
+// and with deferred BNs and buffer sharing, the last also with one worker
+// and with five (GOMAXPROCS: the ops' partial sums are per chunk of the
+// batch, whichever worker takes it); it requires the same losses
 // and parameter gradients bit for bit: a buffer handed to a node while
 // another still needed it, or a deferred BN applied differently by a
 // consumer than by the op itself, would change them. It also requires that
@@ -90,8 +93,16 @@ func TestBufferSharingExact(t *testing.T) {
 			for _, mode := range []struct {
 				name           string
 				share, deferBN bool
-			}{{"deferred BNs", false, true}, {"deferred BNs and shared buffers", true, true}} {
+				procs          int // GOMAXPROCS, 0: as it is
+			}{
+				{"deferred BNs", false, true, 0},
+				{"deferred BNs and shared buffers", true, true, 0},
+				{"one worker", true, true, 1},
+				{"five workers", true, true, 5},
+			} {
+				procs := runtime.GOMAXPROCS(mode.procs)
 				gotLoss, gotGrads, _ := run(mode.share, mode.deferBN)
+				runtime.GOMAXPROCS(procs)
 				for i := range wantLoss {
 					if math.Float64bits(gotLoss[i]) != math.Float64bits(wantLoss[i]) {
 						t.Fatalf("step %d: loss %v with %s, %v without", i, gotLoss[i], mode.name, wantLoss[i])

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
@@ -16,8 +17,9 @@ import (
 
 // The convolution as three gorgonia ops that keep their buffers across
 // runs: convOp (forward), convGradXOp and convGradWOp (its two gradients,
-// made by convOp.SymDiff); the batch is split between runtime.GOMAXPROCS
-// workers, each working image by image.
+// made by convOp.SymDiff); the batch is cut into chunks that
+// runtime.GOMAXPROCS workers take in turn (chunks), each working image by
+// image.
 //
 // 1×1 stride-1 convolutions without padding multiply x_b directly:
 // y_b [out, P] = W [out, in] · x_b [in, P]. Every other convolution is an
@@ -177,16 +179,16 @@ type convOp struct {
 	pre *bnOp
 
 	// sums: every run also sums each output channel and its square, per
-	// worker into acc[w][o] and acc[w][out+o], while the image is in
+	// chunk into acc[c][o] and acc[c][out+o], while the image is in
 	// cache, for the batch norm that consumes the output (bnOp.src).
 	sums bool
 	acc  [][]float64
 }
 
-// channelSums returns the per-worker accumulators, zeroed.
+// channelSums returns the per-chunk accumulators, zeroed.
 func (op *convOp) channelSums() [][]float64 {
-	if len(op.acc) != op.g.workers {
-		op.acc = make([][]float64, op.g.workers)
+	if n := numChunks(op.g.b); len(op.acc) != n {
+		op.acc = make([][]float64, n)
 		for i := range op.acc {
 			op.acc[i] = make([]float64, 2*op.g.out)
 		}
@@ -444,6 +446,45 @@ func denseInputs(what string, vals []gorgonia.Value, s0, s1 tensor.Shape) (a, b 
 // maxWorkers is the number of goroutines an op splits its work between.
 func maxWorkers() int { return runtime.GOMAXPROCS(0) }
 
+// batchChunks is the number of chunks a batch is cut into. It is fixed,
+// and partial sums are kept per chunk and added in chunk order, so that
+// results depend neither on the number of workers nor on which worker
+// took which chunk.
+const batchChunks = 16
+
+// numChunks is the number of chunks of a batch of n.
+func numChunks(n int) int { return max(1, min(n, batchChunks)) }
+
+// chunks runs f(worker, c, lo, hi) for chunk c = [lo, hi) of [0, n), c in
+// [0, numChunks(n)), the chunks handed to workers goroutines (the last the
+// calling one) as they finish: a worker on a core the machine's other
+// load slows takes fewer, where a fixed split waits for it.
+func chunks(workers, n int, f func(worker, c, lo, hi int)) {
+	nc := numChunks(n)
+	if workers <= 1 || nc <= 1 {
+		for c := 0; c < nc; c++ {
+			f(0, c, c*n/nc, (c+1)*n/nc)
+		}
+		return
+	}
+	var next atomic.Int64
+	run := func(wk int) {
+		for c := int(next.Add(1)) - 1; c < nc; c = int(next.Add(1)) - 1 {
+			f(wk, c, c*n/nc, (c+1)*n/nc)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < workers-1; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(i)
+		}()
+	}
+	run(workers - 1)
+	wg.Wait()
+}
+
 // parallel runs f(worker, lo, hi) over contiguous ranges of [0, n) on
 // workers goroutines (the last on the calling one).
 func parallel(workers, n int, f func(worker, lo, hi int)) {
@@ -467,7 +508,7 @@ func parallel(workers, n int, f func(worker, lo, hi int)) {
 // convForward computes y = conv(x, w), or conv(x·scale + shift, w) with
 // pre's per-channel scale and shift (and its ReLU) when pre is not nil, and, when
 // sums is not nil, adds each output channel's Σy and Σy² of the images
-// worker w computed into sums[w][o] and sums[w][out+o].
+// of chunk c into sums[c][o] and sums[c][out+o].
 func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T, sums [][]float64, pre *bnOp) {
 	var pads, exts [][]T
 	var wt []T
@@ -478,7 +519,7 @@ func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T
 	}
 	xs, ys := g.in*g.h*g.w, g.out*g.p
 	nt, kt := g.gemms()
-	parallel(g.workers, g.b, func(wk, lo, hi int) {
+	chunks(g.workers, g.b, func(wk, c, lo, hi int) {
 		for b := lo; b < hi; b++ {
 			xb, yb := x[b*xs:(b+1)*xs], y[b*ys:(b+1)*ys]
 			if g.direct {
@@ -501,7 +542,7 @@ func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T
 				}
 			}
 			if sums != nil {
-				a := sums[wk]
+				a := sums[c]
 				for o := 0; o < g.out; o++ {
 					s, ss := sumSqRow(yb[o*g.p:(o+1)*g.p], 0)
 					a[o] += s
@@ -610,7 +651,7 @@ func convBackX[T float32 | float64](g *convGeom, ws *[3]workspace, w, dy, dx []T
 		exts = scratch[T](&ws[2], g.workers, g.out*g.pp)
 	}
 	xs, ys := g.in*g.h*g.w, g.out*g.p
-	parallel(g.workers, g.b, func(wk, lo, hi int) {
+	chunks(g.workers, g.b, func(wk, _, lo, hi int) {
 		for b := lo; b < hi; b++ {
 			dxb, dyb := dx[b*xs:(b+1)*xs], dy[b*ys:(b+1)*ys]
 			if g.direct {
@@ -639,11 +680,11 @@ func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace
 		pads = scratch[T](&ws[1], g.workers, g.planesLen())
 		exts = scratch[T](&ws[2], g.workers, g.out*g.pp)
 	}
-	parts := scratch[T](pw, g.workers, g.partLen)
+	parts := scratch[T](pw, numChunks(g.b), g.partLen)
 	xs, ys := g.in*g.h*g.w, g.out*g.p
 	_, ldp := g.gemms()
-	parallel(g.workers, g.b, func(wk, lo, hi int) {
-		part := parts[wk][:g.partLen] // tap-major when padded
+	chunks(g.workers, g.b, func(wk, c, lo, hi int) {
+		part := parts[c][:g.partLen] // in the layout of gemmWeights when padded
 		clear(part)
 		for b := lo; b < hi; b++ {
 			xb, dyb := x[b*xs:(b+1)*xs], dy[b*ys:(b+1)*ys]
@@ -668,8 +709,8 @@ func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace
 		}
 	})
 	clear(dw)
-	for wk := 0; wk < g.workers && wk < g.b; wk++ {
-		part := parts[wk][:g.partLen]
+	for c := 0; c < numChunks(g.b); c++ {
+		part := parts[c][:g.partLen]
 		if g.padded {
 			fromGemmWeights(g, part, dw)
 			continue
