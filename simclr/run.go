@@ -139,6 +139,7 @@ func (c *cell) load() (*data.Set, error) {
 		ImageSize: cfg.ImageSize,
 		Size:      cfg.SyntheticSize,
 		Seed:      dataSeed,
+		Lazy:      true, // split keeps subsets and materializes what it keeps
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load dataset %s: %w", cfg.Dataset, err)
@@ -146,6 +147,7 @@ func (c *cell) load() (*data.Set, error) {
 	if cfg.TestSubset > 0 && cfg.TestSubset < test.N {
 		test = data.RandomSubset(test, cfg.TestSubset, dataSeed)
 	}
+	test = test.Materialize()
 	c.test, c.classes, c.c, c.h, c.w = test, train.Classes, train.C, train.H, train.W
 	c.res.DatasetChecksum = checksum(train, test)
 	return train, nil
@@ -154,11 +156,12 @@ func (c *cell) load() (*data.Set, error) {
 // split cuts the parts of train the cell uses, each chosen by the cell's
 // seed, so that the full training set need not stay in memory; the
 // pretraining subset only when pretrain (the reload after pretraining
-// needs the evaluation parts alone).
+// needs the evaluation parts alone). A lazy train set renders only the
+// images of the parts.
 func (c *cell) split(train *data.Set, pretrain bool) error {
 	cfg := &c.cfg
 	if pretrain && (cfg.Method == MethodSimCLR || cfg.Method == MethodSupervised) {
-		c.pretrainSet = data.RandomSubset(train, cfg.PretrainSubset, cfg.Seed)
+		c.pretrainSet = data.RandomSubset(train, cfg.PretrainSubset, cfg.Seed).Materialize()
 	}
 	c.labelled = make(map[float64]*data.Set)
 	for _, proto := range cfg.Eval {
@@ -171,13 +174,14 @@ func (c *cell) split(train *data.Set, pretrain bool) error {
 					return fmt.Errorf("eval_subset: %w", err)
 				}
 			}
+			c.evalTrain = c.evalTrain.Materialize()
 		case "finetune":
 			for _, frac := range cfg.LabelFraction {
 				sub, err := data.StratifiedFraction(train, frac, cfg.Seed)
 				if err != nil {
 					return fmt.Errorf("label_fraction %g: %w", frac, err)
 				}
-				c.labelled[frac] = sub
+				c.labelled[frac] = sub.Materialize()
 			}
 		}
 	}

@@ -161,10 +161,10 @@ func findIDX(dir, name string, fam mnistFamily) (string, error) {
 	return "", fmt.Errorf("%s: missing %s (or %s.gz): %w; %s", fam.name, raw, raw, fs.ErrNotExist, fam.howToGet)
 }
 
-// colorize renders an 8-bit grayscale set (read, never converted to
-// float: the 188 MB of the float Fashion-MNIST training set need not exist
-// beside the colourised one) to 3 channels with a random
-// foreground colour fg and background colour bg per image:
+// colorize returns the lazy set that renders an 8-bit grayscale set (read,
+// never converted to float: the 188 MB of the float Fashion-MNIST training
+// set need not exist) to 3 channels with a random foreground colour fg and
+// background colour bg per image:
 //
 //	pixel_c = bg_c·(1−v) + fg_c·v,  v = the grayscale pixel, c = R, G, B
 //
@@ -174,29 +174,27 @@ func findIDX(dir, name string, fam mnistFamily) (string, error) {
 func colorize(g gray8, seed int64, split uint64) *Set {
 	s := g.s
 	d := s.H * s.W
-	out := &Set{
-		Images:  make([]float32, s.N*3*d),
+	pix := g.pix
+	return &Set{
 		Labels:  append([]int(nil), s.Labels...),
 		N:       s.N,
 		C:       3,
 		H:       s.H,
 		W:       s.W,
 		Classes: append([]string(nil), s.Classes...),
-	}
-	for i := range s.N {
-		fg, bg := colorPair(seed, split, i)
-		src := g.pix[i*d : (i+1)*d]
-		dst := out.Images[i*3*d : (i+1)*3*d]
-		for c := range 3 {
-			f, b := fg[c], bg[c]
-			ch := dst[c*d : (c+1)*d]
-			for j, p := range src {
-				v := float32(p) / 255
-				ch[j] = b*(1-v) + f*v
+		render: func(i int, dst []float32) {
+			fg, bg := colorPair(seed, split, i)
+			src := pix[i*d : (i+1)*d]
+			for c := range 3 {
+				f, b := fg[c], bg[c]
+				ch := dst[c*d : (c+1)*d]
+				for j, p := range src {
+					v := float32(p) / 255
+					ch[j] = b*(1-v) + f*v
+				}
 			}
-		}
+		},
 	}
-	return out
 }
 
 // minColorDistance is the least RGB distance between fashion-mnist-color's

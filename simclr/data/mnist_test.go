@@ -252,6 +252,24 @@ func TestFashionMNISTColor(t *testing.T) {
 	if slices.Equal(train.Image(0), train.Image(1)) || slices.Equal(train.Image(0), test.Image(0)) {
 		t.Error("fashion-mnist-color images 0 and 1, or train and test image 0, have the same colours")
 	}
+	// Lazy: the same set, rendered image by image.
+	lazy, lazyTest, err := Load(Spec{Name: "fashion-mnist-color", Path: dir, Seed: 5, Lazy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lazy.Lazy() || lazy.Images != nil || train.Lazy() {
+		t.Fatalf("Lazy: %v (Images %d values), without Lazy: %v; want a lazy set only when asked", lazy.Lazy(), len(lazy.Images), train.Lazy())
+	}
+	if lazy.Checksum() != train.Checksum() || lazyTest.Checksum() != test.Checksum() {
+		t.Error("the lazy set's checksum differs from the materialized set's")
+	}
+	if !slices.Equal(lazy.Materialize().Images, train.Images) || !slices.Equal(lazy.Image(3), train.Image(3)) {
+		t.Error("the lazy set's images differ from the materialized set's")
+	}
+	idx := []int{4, 0, 2}
+	if sub, want := lazy.Subset(idx), train.Subset(idx); sub.Lazy() || !slices.Equal(sub.Images, want.Images) || !slices.Equal(sub.Labels, want.Labels) {
+		t.Error("a subset of the lazy set differs from the materialized set's")
+	}
 	again, _, _ := Load(Spec{Name: "fashion-mnist-color", Path: dir, Seed: 5})
 	other, _, _ := Load(Spec{Name: "fashion-mnist-color", Path: dir, Seed: 6})
 	if again.Checksum() != train.Checksum() {

@@ -13,26 +13,55 @@ import (
 // Set is a labelled image set. Images holds N images of C×H×W float32
 // pixels in [0, 1], contiguously in NCHW order; Labels[i] in
 // [0, len(Classes)) is the class of image i; Classes[k] names label k.
+//
+// A lazy set (Spec.Lazy) has no Images: it renders an image when asked
+// (Image, Subset, Checksum, Materialize), so that a caller that keeps
+// subsets never holds the whole set as float32.
 type Set struct {
-	Images     []float32 // N*C*H*W
+	Images     []float32 // N*C*H*W; nil in a lazy set
 	Labels     []int     // N
 	N, C, H, W int
 	Classes    []string
+
+	render func(i int, dst []float32) // a lazy set's images
+}
+
+// Lazy reports whether the set renders its images on demand (Images is
+// nil).
+func (s *Set) Lazy() bool { return s.render != nil }
+
+// Materialize returns s, or for a lazy set a copy with every image
+// rendered into Images.
+func (s *Set) Materialize() *Set {
+	if !s.Lazy() {
+		return s
+	}
+	all := make([]int, s.N)
+	for i := range all {
+		all[i] = i
+	}
+	return s.Subset(all)
 }
 
 // Image returns image i as a C*H*W slice of s.Images (no copy: writes
-// change the set). It panics if i is out of range.
+// change the set), or for a lazy set the image rendered into a new slice.
+// It panics if i is out of range.
 func (s *Set) Image(i int) []float32 {
 	if i < 0 || i >= s.N {
 		panic(fmt.Sprintf("data: image index %d out of range [0, %d)", i, s.N))
 	}
 	d := s.C * s.H * s.W
+	if s.Lazy() {
+		img := make([]float32, d)
+		s.render(i, img)
+		return img
+	}
 	return s.Images[i*d : (i+1)*d : (i+1)*d]
 }
 
 // Subset returns a new set holding copies of the images idx[0], idx[1], …
-// in that order, with their labels and the same classes. It panics if an
-// index is out of range.
+// in that order, with their labels and the same classes (never lazy). It
+// panics if an index is out of range.
 func (s *Set) Subset(idx []int) *Set {
 	d := s.C * s.H * s.W
 	out := &Set{
@@ -45,7 +74,14 @@ func (s *Set) Subset(idx []int) *Set {
 		Classes: slices.Clone(s.Classes),
 	}
 	for j, i := range idx {
-		copy(out.Images[j*d:(j+1)*d], s.Image(i))
+		if i < 0 || i >= s.N {
+			panic(fmt.Sprintf("data: image index %d out of range [0, %d)", i, s.N))
+		}
+		if s.Lazy() {
+			s.render(i, out.Images[j*d:(j+1)*d])
+		} else {
+			copy(out.Images[j*d:(j+1)*d], s.Image(i))
+		}
 		out.Labels[j] = s.Labels[i]
 	}
 	return out
@@ -68,11 +104,22 @@ func (s *Set) Checksum() string {
 	for _, v := range []int{s.N, s.C, s.H, s.W} {
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(v))
 	}
-	for _, v := range s.Images {
-		if len(buf)+4 > cap(buf) {
-			flush()
+	pixels := func(img []float32) {
+		for _, v := range img {
+			if len(buf)+4 > cap(buf) {
+				flush()
+			}
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 		}
-		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+	}
+	if s.Lazy() { // the same bytes, an image at a time
+		img := make([]float32, s.C*s.H*s.W)
+		for i := range s.N {
+			s.render(i, img)
+			pixels(img)
+		}
+	} else {
+		pixels(s.Images)
 	}
 	for _, v := range s.Labels {
 		if len(buf)+4 > cap(buf) {

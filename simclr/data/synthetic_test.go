@@ -246,7 +246,7 @@ func BenchmarkColorize(b *testing.B) {
 		g.pix[i] = byte(i % 256)
 	}
 	for b.Loop() {
-		colorize(g, 1, 0)
+		colorize(g, 1, 0).Materialize()
 	}
 	b.ReportMetric(float64(b.N*g.s.N)/b.Elapsed().Seconds(), "images/s")
 }
