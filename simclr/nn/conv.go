@@ -153,7 +153,9 @@ func (g *convGeom) String() string {
 
 // conv2dNode applies the convolution op to x [B, in, H, W] and w [out, in,
 // k, k]; noGradX leaves out ∂x (x is an input no gradient is wanted for).
-func conv2dNode(x, w *gorgonia.Node, stride, pad int, noGradX bool) (*gorgonia.Node, error) {
+// parts holds the ∂w ops' partial sums: one per graph serves all its
+// convolutions (they run one at a time); nil gives the op its own.
+func conv2dNode(x, w *gorgonia.Node, stride, pad int, noGradX bool, parts *workspace) (*gorgonia.Node, error) {
 	g, err := newConvGeom(x.Shape(), w.Shape(), x.Dtype(), stride, pad)
 	if err != nil {
 		return nil, err
@@ -161,7 +163,10 @@ func conv2dNode(x, w *gorgonia.Node, stride, pad int, noGradX bool) (*gorgonia.N
 	if w.Dtype() != x.Dtype() {
 		return nil, fmt.Errorf("conv2d: x is %v, w is %v", x.Dtype(), w.Dtype())
 	}
-	return gorgonia.ApplyOp(&convOp{g: g, noGradX: noGradX, x: x}, x, w)
+	if parts == nil {
+		parts = new(workspace)
+	}
+	return gorgonia.ApplyOp(&convOp{g: g, noGradX: noGradX, x: x, parts: parts}, x, w)
 }
 
 // convOp is the forward convolution: (x, w) -> y.
@@ -172,6 +177,7 @@ type convOp struct {
 
 	// noGradX: x needs no gradient (see DiffWRT).
 	noGradX bool
+	parts   *workspace     // for the ∂w op
 	x       *gorgonia.Node // the input node (deferBNs)
 
 	// pre: x is the input of a deferred BN (bnOp.deferred), which the
@@ -301,7 +307,7 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 			return nil, err
 		}
 	}
-	dw, err := gorgonia.ApplyOp(&convGradWOp{g: op.g, pre: op.pre}, inputs[0], grad)
+	dw, err := gorgonia.ApplyOp(&convGradWOp{g: op.g, pre: op.pre, pw: op.parts}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +396,7 @@ type convGradWOp struct {
 	pre *bnOp // as convOp.pre
 	out tensor.Tensor
 	ws  [3]workspace // per worker: col, padded planes, wide dy rows
-	pw  workspace    // per worker: partial dW
+	pw  *workspace   // per chunk: partial dW (shared by the graph's convolutions)
 }
 
 func (op *convGradWOp) Arity() int { return 2 }
@@ -415,9 +421,9 @@ func (op *convGradWOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	dw := owned(&op.out, op.g.dt, op.g.wShape)
 	switch xd := x.Data().(type) {
 	case []float32:
-		convBackW(op.g, &op.ws, &op.pw, xd, dy.Data().([]float32), dw.Data().([]float32), op.pre)
+		convBackW(op.g, &op.ws, op.pw, xd, dy.Data().([]float32), dw.Data().([]float32), op.pre)
 	case []float64:
-		convBackW(op.g, &op.ws, &op.pw, xd, dy.Data().([]float64), dw.Data().([]float64), op.pre)
+		convBackW(op.g, &op.ws, op.pw, xd, dy.Data().([]float64), dw.Data().([]float64), op.pre)
 	default:
 		return nil, fmt.Errorf("nn: %s: dtype %v", op, x.Dtype())
 	}

@@ -91,7 +91,7 @@ func (b *builder) conv2d(name string, x *gorgonia.Node, out, k, stride, pad int)
 	w := b.param(name+".w", []int{out, in, k, k}, b.kaimingNormal(out*in*k*k, out*k*k))
 	// A leaf that is not a parameter (the network input) needs no gradient.
 	noGradX := x.Op() == nil && !b.isParam(x)
-	y, err := conv2dNode(x, w, stride, pad, noGradX)
+	y, err := conv2dNode(x, w, stride, pad, noGradX, &b.net.convParts)
 	if err != nil {
 		return nil, fmt.Errorf("nn: %s: conv2d of %v: %w", name, x.Shape(), err)
 	}

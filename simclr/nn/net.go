@@ -26,9 +26,10 @@ type Net struct {
 	Arch  Arch // as given to Build, InChannels filled in
 	Train bool // BatchNorm mode: batch statistics (true) or running statistics (false)
 
-	dt     tensor.Dtype
-	params []param
-	bns    []bnLayer
+	dt        tensor.Dtype
+	params    []param
+	bns       []bnLayer
+	convParts workspace // the convolutions' ∂w partial sums (conv2dNode)
 
 	// gradient state: gorgonia caches derivatives in the nodes, so one
 	// graph can be differentiated for one loss only.
