@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn/internal/f32"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 	"gorgonia.org/gorgonia"
@@ -79,7 +80,7 @@ type convGeom struct {
 	// phase planes per row phase and a product per tap.
 	grouped        bool
 	cols           int
-	flat           *convGeom // ungrouped(), for ∂x of strided convolutions
+	flat           *convGeom // ungrouped(): ∂w, and ∂x of strided convolutions
 	back           *convGeom // ∂x as a convolution of dy (stride 1, pad ≤ k−1), else nil
 	xShape, yShape tensor.Shape
 	wShape         tensor.Shape
@@ -107,7 +108,7 @@ func newConvGeom(x, w tensor.Shape, dt tensor.Dtype, stride, pad int) (*convGeom
 		}
 		g.back = t
 	}
-	if g.grouped && g.back == nil {
+	if g.grouped {
 		g.flat = g.ungrouped()
 	}
 	return g, nil
@@ -681,6 +682,9 @@ func convBackX[T float32 | float64](g *convGeom, ws *[3]workspace, w, dy, dx []T
 }
 
 func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace, x, dy, dw []T, pre *bnOp) {
+	if g.flat != nil {
+		g = g.flat // a product per tap: the phase planes need no column copies
+	}
 	var pads, exts [][]T
 	if g.padded {
 		pads = scratch[T](&ws[1], g.workers, g.planesLen())
@@ -704,9 +708,9 @@ func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace
 				ext = exts[wk][:g.out*g.pp]
 				padRows(g, dyb, ext)
 			}
-			// A product per tap (N = in) even when grouped: with N = k·in
-			// OpenBLAS leaves its small-matrix kernels for its packing path
-			// (measured: the step 2–5% slower).
+			// A product per tap (N = in), on the flat phase planes: with
+			// N = k·in on column planes OpenBLAS leaves its small-matrix
+			// kernels for its packing path (measured: the step 2–5% slower).
 			for i := 0; i < g.k; i++ {
 				for j := 0; j < g.k; j++ {
 					gemm(false, true, g.out, g.in, g.pp, 1, ext, g.pp, pad[g.tapOffset(i, j):], g.chanLen, 1, part[g.gemmIndex(0, 0, i, j):], ldp)
@@ -714,14 +718,16 @@ func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace
 			}
 		}
 	})
+	// Σ over chunks in chunk order, then once into dw's layout.
+	sum := parts[0][:g.partLen]
+	for c := 1; c < numChunks(g.b); c++ {
+		addTo(sum, parts[c][:g.partLen])
+	}
 	clear(dw)
-	for c := 0; c < numChunks(g.b); c++ {
-		part := parts[c][:g.partLen]
-		if g.padded {
-			fromGemmWeights(g, part, dw)
-			continue
-		}
-		addTo(dw, part)
+	if g.padded {
+		fromGemmWeights(g, sum, dw)
+	} else {
+		addTo(dw, sum)
 	}
 }
 
@@ -850,6 +856,10 @@ func padRows[T float32 | float64](g *convGeom, dy, ext []T) {
 // addTo sets dst += src elementwise.
 func addTo[T float32 | float64](dst, src []T) {
 	src = src[:len(dst)]
+	if d32, ok := any(dst).([]float32); ok && useAVX && len(dst) > 0 {
+		f32.Add(&d32[0], &d32[0], &any(src).([]float32)[0], len(d32))
+		return
+	}
 	for i, v := range src {
 		dst[i] += v
 	}
