@@ -815,6 +815,9 @@ func unphasePlanes[T float32 | float64](g *convGeom, pad, dx []T) {
 	}
 	for a := 0; a < used; a++ {
 		u0, u1 := g.phaseRowRange(a)
+		if s == 2 && used == 2 && u0 < u1 && interleavePhases(g, pad, dx, a, u0, u1) {
+			continue
+		}
 		for b := 0; b < used; b++ {
 			v0, v1 := g.phaseCols(b)
 			if v0 >= v1 || u0 >= u1 {
@@ -838,6 +841,35 @@ func unphasePlanes[T float32 | float64](g *convGeom, pad, dx []T) {
 			}
 		}
 	}
+}
+
+// interleavePhases is unphasePlanes of row phase a (image rows u0 to u1 of
+// its planes) for stride 2 when the two column phases alternate along
+// whole rows (image columns x0, x0+2, … and x0+1, x0+3, …, as many of
+// each): one interleaving pass a channel. It reports false, doing nothing,
+// when they do not.
+func interleavePhases[T float32 | float64](g *convGeom, pad, dx []T, a, u0, u1 int) bool {
+	type phase struct{ b, v0, x0, n int }
+	var p [2]phase
+	for b := range p {
+		v0, v1 := g.phaseCols(b)
+		p[b] = phase{b, v0, 2*v0 + b - g.pad, v1 - v0}
+	}
+	if p[1].x0 < p[0].x0 {
+		p[0], p[1] = p[1], p[0]
+	}
+	if p[1].x0 != p[0].x0+1 || p[0].n != p[1].n || p[0].n == 0 {
+		return false
+	}
+	hw, rows, n := g.h*g.w, u1-u0, p[0].n
+	for c := 0; c < g.in; c++ {
+		src := func(ph phase) []T {
+			return pad[g.planeOffset(a, ph.b)+c*g.chanLen+u0*g.wp+ph.v0 : g.planeOffset(a, ph.b)+(c+1)*g.chanLen]
+		}
+		dst := dx[c*hw+(2*u0+a-g.pad)*g.w+p[0].x0 : (c+1)*hw]
+		interleaveRows(dst, src(p[0]), src(p[1]), rows, n, 2*g.w, g.wp, g.wp)
+	}
+	return true
 }
 
 // unpadRows copies the first ow values of each of the rows·oh rows of

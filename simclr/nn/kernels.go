@@ -389,3 +389,22 @@ func gatherRows[T float32 | float64](dst, src []T, rows, n, ds, ss, s int) {
 		}
 	}
 }
+
+// interleaveRows sets dst[r·ds + 2v] = a[r·sa + v] and dst[r·ds + 2v + 1]
+// = b[r·sb + v] for v < n.
+func interleaveRows[T float32 | float64](dst, a, b []T, rows, n, ds, sa, sb int) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	_, _, _ = dst[(rows-1)*ds+2*n-1], a[(rows-1)*sa+n-1], b[(rows-1)*sb+n-1]
+	if d32, ok := any(dst).([]float32); ok && useAVX {
+		f32.Interleave2D(&d32[0], &any(a).([]float32)[0], &any(b).([]float32)[0], rows, n, ds, sa, sb)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		d, ar, br := dst[r*ds:r*ds+2*n], a[r*sa:r*sa+n], b[r*sb:r*sb+n]
+		for v := range ar {
+			d[2*v], d[2*v+1] = ar[v], br[v]
+		}
+	}
+}

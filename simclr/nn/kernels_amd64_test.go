@@ -138,6 +138,8 @@ func TestAVX2DKernelsMatchGo(t *testing.T) {
 	r := rand.New(rand.NewSource(23))
 	const rows, sentinel = 3, 12345
 	for _, n := range kernelLens[1:] {
+		ia := guarded(t, kernelData(r, (rows-1)*(n+5)+n/2, false)) // interleaveRows' a and b
+		ib := guarded(t, kernelData(r, (rows-1)*(n+5)+n/2, false))
 		for _, k := range []struct {
 			name string
 			s    int // source step
@@ -147,6 +149,9 @@ func TestAVX2DKernelsMatchGo(t *testing.T) {
 			{"affineRows", 1, func(d, x []float32, ds, ss int) { affineRows(d, x, rows, n, ds, ss, 0.8, -0.3, false) }},
 			{"affineRows+relu", 1, func(d, x []float32, ds, ss int) { affineRows(d, x, rows, n, ds, ss, 0.8, -0.3, true) }},
 			{"gatherRows", 2, func(d, x []float32, ds, ss int) { gatherRows(d, x, rows, n, ds, ss, 2) }},
+			{"interleaveRows", 1, func(d, _ []float32, ds, ss int) {
+				interleaveRows(d, ia, ib, rows, n/2, ds, ss, ss) // dst rows of 2·(n/2) ≤ n
+			}},
 		} {
 			ds, ss := n+3, k.s*n+5
 			src := guarded(t, kernelData(r, (rows-1)*ss+(n-1)*k.s+1, false))

@@ -51,3 +51,6 @@ func Gather2D(dst, src *float32, rows, n, ds, ss int)
 
 //go:noescape
 func Add(dst, a, b *float32, n int)
+
+//go:noescape
+func Interleave2D(dst, a, b *float32, rows, n, ds, sa, sb int)

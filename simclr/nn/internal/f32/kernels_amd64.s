@@ -759,3 +759,76 @@ add_tail:
 add_done:
 	VZEROUPPER
 	RET
+
+// func Interleave2D(dst, a, b *float32, rows, n, ds, sa, sb int)
+// dst[2v] = a[v], dst[2v+1] = b[v] for v < n in every row; row r of dst,
+// a and b at r·ds, r·sa and r·sb values.
+TEXT ·Interleave2D(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ rows+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ ds+40(FP), R9
+	MOVQ sa+48(FP), R12
+	MOVQ sb+56(FP), R13
+	SHLQ $2, R9
+	SHLQ $2, R12
+	SHLQ $2, R13
+	// BX = n mod 8 and Y15 its mask; Y13, Y14 the masks of the 2·BX
+	// outputs in the two stores of the last step; R11 = n rounded down.
+	MOVQ CX, BX
+	ANDQ $7, BX
+	MASK(BX, Y15)
+	LEAQ (BX)(BX*1), R14
+	MOVQ $8, AX
+	CMPQ R14, AX
+	CMOVQLT R14, AX
+	MASK(AX, Y13)
+	SUBQ AX, R14
+	MASK(R14, Y14)
+	MOVQ  CX, R11
+	ANDQ  $-8, R11
+	TESTQ R8, R8
+	JLE   il_done
+
+il_row:
+	XORQ AX, AX
+	CMPQ AX, R11
+	JGE  il_tail
+
+il_loop:
+	VMOVUPS    (SI)(AX*4), Y0
+	VMOVUPS    (DX)(AX*4), Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y3
+	VPERM2F128 $0x20, Y3, Y2, Y4
+	VPERM2F128 $0x31, Y3, Y2, Y5
+	VMOVUPS    Y4, (DI)(AX*8)
+	VMOVUPS    Y5, 32(DI)(AX*8)
+	ADDQ       $8, AX
+	CMPQ       AX, R11
+	JLT        il_loop
+
+il_tail:
+	TESTQ      BX, BX
+	JZ         il_next
+	VMASKMOVPS (SI)(AX*4), Y15, Y0
+	VMASKMOVPS (DX)(AX*4), Y15, Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y3
+	VPERM2F128 $0x20, Y3, Y2, Y4
+	VPERM2F128 $0x31, Y3, Y2, Y5
+	VMASKMOVPS Y4, Y13, (DI)(AX*8)
+	VMASKMOVPS Y5, Y14, 32(DI)(AX*8)
+
+il_next:
+	ADDQ R9, DI
+	ADDQ R12, SI
+	ADDQ R13, DX
+	DECQ R8
+	JNZ  il_row
+
+il_done:
+	VZEROUPPER
+	RET
