@@ -32,6 +32,6 @@ func Copy2D(dst, src *float32, rows, n, ds, ss int) { panic(noAsm) }
 func Affine2D(dst, src *float32, rows, n, ds, ss int, scale, shift, floor float32) {
 	panic(noAsm)
 }
-func Gather2D(dst, src *float32, rows, n, ds, ss int) { panic(noAsm) }
-func Add(dst, a, b *float32, n int)                   { panic(noAsm) }
+func Gather2D(dst, src *float32, rows, n, ds, ss int)          { panic(noAsm) }
+func Add(dst, a, b *float32, n int)                            { panic(noAsm) }
 func Interleave2D(dst, a, b *float32, rows, n, ds, sa, sb int) { panic(noAsm) }
