@@ -30,13 +30,19 @@
 // The hot layers are custom gorgonia ops (Op + SDOp, each gradient an op
 // of its own) that write into buffers kept across runs instead of
 // gorgonia's per-run allocations (issue 5):
-//   - conv.go: convolution as an implicit GEMM (k² GEMMs over shifted
-//     views of each image's zero-bordered phase planes, no im2col matrix),
-//     the batch split between GOMAXPROCS workers; stride-1 convolutions
-//     compute ∂x as the convolution of dy with the flipped weights. GEMM is gonum's pure-Go
-//     BLAS, or OpenBLAS with the openblas build tag (blas_openblas.go:
-//     CGO_LDFLAGS=-lopenblas, Debian's libopenblas-dev,
-//     OPENBLAS_NUM_THREADS=1).
+//   - conv.go: convolution as an implicit GEMM (products over shifted
+//     views of each image's zero-bordered phase planes, a kernel row's taps
+//     in one product, no im2col matrix), the batch cut into chunks that
+//     GOMAXPROCS workers take in turn; stride-1 convolutions compute ∂x as
+//     the convolution of dy with the flipped weights. GEMM is gonum's
+//     pure-Go BLAS, or OpenBLAS with the openblas build tag
+//     (blas_openblas.go: CGO_LDFLAGS=-lopenblas, Debian's
+//     libopenblas-dev, OPENBLAS_NUM_THREADS=1).
+//   - kernels.go: the row loops of the ops (BN statistics and gradients,
+//     ReLU masks, affine maps, row copies), run as AVX2 + FMA assembly
+//     (internal/f32) on CPUs that have both, as Go loops otherwise or with
+//     the purego build tag; engine.go: gorgonia's gradient sums split
+//     between the workers.
 //   - bn.go: BatchNorm2d, optionally fused with the ReLU after it, taking
 //     its batch statistics from the convolution before it when there is
 //     one; relu.go: ReLU and the residual add + ReLU fused.
