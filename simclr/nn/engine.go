@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"sync/atomic"
+
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
@@ -17,8 +19,9 @@ import (
 // one).
 type addEngine struct{ gorgonia.StandardEngine }
 
-// fastAdds counts the Adds addEngine ran itself (for the tests).
-var fastAdds int
+// fastAdds counts the Adds addEngine ran itself (for the tests; atomic:
+// a runner trains several cells at once).
+var fastAdds atomic.Int64
 
 func (e addEngine) Add(a, b tensor.Tensor, opts ...tensor.FuncOpt) (tensor.Tensor, error) {
 	fo := tensor.ParseFuncOpts(opts...)
@@ -33,7 +36,7 @@ func (e addEngine) Add(a, b tensor.Tensor, opts ...tensor.FuncOpt) (tensor.Tenso
 	}
 	x, y, z := ad.Data().([]float32), bd.Data().([]float32), rd.Data().([]float32)
 	addVV(z, x, y)
-	fastAdds++
+	fastAdds.Add(1)
 	return rd, nil
 }
 

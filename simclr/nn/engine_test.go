@@ -40,12 +40,12 @@ func TestAddEngine(t *testing.T) {
 	if blocks == 0 {
 		t.Fatal("no gradient sums of activations in the graph: the test checks nothing")
 	}
-	before := fastAdds
+	before := fastAdds.Load()
 	x := randf32(rand.New(rand.NewSource(1)), 8*144)
 	if err := m.Run(map[*gorgonia.Node][]float32{net.X: x}); err != nil {
 		t.Fatal(err)
 	}
-	if got := fastAdds - before; got != sums {
+	if got := fastAdds.Load() - before; got != int64(sums) {
 		t.Errorf("addEngine ran %d of the %d gradient sums", got, sums)
 	}
 }
@@ -60,11 +60,11 @@ func TestAddEngineAdd(t *testing.T) {
 		b := tensor.New(tensor.WithShape(n), tensor.WithBacking(randf32(r, n)))
 		got := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n))
 		want := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n))
-		before := fastAdds
+		before := fastAdds.Load()
 		if _, err := (addEngine{}).Add(a, b, tensor.WithReuse(got)); err != nil {
 			t.Fatal(err)
 		}
-		if fastAdds != before+1 {
+		if fastAdds.Load() != before+1 {
 			t.Errorf("n=%d: a float32 Add with reuse did not take the parallel path", n)
 		}
 		if _, err := (tensor.StdEng{}).Add(a, b, tensor.WithReuse(want)); err != nil {
@@ -79,20 +79,20 @@ func TestAddEngineAdd(t *testing.T) {
 	}
 	// float64 and incr: StdEng's.
 	a64 := tensor.New(tensor.WithShape(3), tensor.WithBacking([]float64{1, 2, 3}))
-	before := fastAdds
+	before := fastAdds.Load()
 	out, err := (addEngine{}).Add(a64, a64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := out.Data().([]float64); got[2] != 6 || fastAdds != before {
-		t.Errorf("float64 Add = %v (fast path %v)", got, fastAdds != before)
+	if got := out.Data().([]float64); got[2] != 6 || fastAdds.Load() != before {
+		t.Errorf("float64 Add = %v (fast path %v)", got, fastAdds.Load() != before)
 	}
 	a := tensor.New(tensor.WithShape(2), tensor.WithBacking([]float32{1, 2}))
 	incr := tensor.New(tensor.WithShape(2), tensor.WithBacking([]float32{10, 10}))
 	if _, err := (addEngine{}).Add(a, a, tensor.WithIncr(incr)); err != nil {
 		t.Fatal(err)
 	}
-	if got := incr.Data().([]float32); got[1] != 14 || fastAdds != before {
-		t.Errorf("incr Add = %v (fast path %v)", got, fastAdds != before)
+	if got := incr.Data().([]float32); got[1] != 14 || fastAdds.Load() != before {
+		t.Errorf("incr Add = %v (fast path %v)", got, fastAdds.Load() != before)
 	}
 }
