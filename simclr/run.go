@@ -36,6 +36,10 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 	if hooks.Logger == nil {
 		hooks.Logger = slog.New(slog.DiscardHandler)
 	}
+	// Start on an empty heap: the garbage a runner's previous cell left
+	// (its evaluation networks) would otherwise still be there while this
+	// cell loads its dataset, and its pages stay counted.
+	debug.FreeOSMemory()
 	hooks.phase("load data")
 	c := &cell{cfg: cfg, hooks: hooks}
 	train, err := c.load()
@@ -54,10 +58,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 		c.test, c.evalTrain, c.labelled = nil, nil, nil
 	}
 	// Collect now rather than when the network's buffers have grown the
-	// heap: a cell's peak RSS is its training-phase heap. FreeOSMemory
-	// (a collection that also returns the free pages) rather than GC: a
-	// runner's later cells otherwise start on the pages the earlier ones
-	// left, and peaked 30–80 MB above the first.
+	// heap: a cell's peak RSS is its training-phase heap. FreeOSMemory (a
+	// collection that also returns the free pages to the system) rather
+	// than GC: the full training set's pages are free now.
 	debug.FreeOSMemory()
 
 	start := time.Now()
