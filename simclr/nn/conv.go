@@ -34,11 +34,12 @@ import (
 //	grad x   dplanes_ij += W_ijᵀ [in, out] · dy_b [out, P'], then back to dx
 //
 // with the weights laid out tap-major (W_ij contiguous) once a run. The
-// forward groups the k taps of a kernel row into one product with
-// K = k·in (convGeom.grouped: k column planes per row phase, the extra
-// ones shifted copies), step 3–5% faster; ∂x of strided convolutions
-// keeps the plain phase planes (convGeom.flat). Stride-1 convolutions with pad ≤ k − 1 compute grad x instead as the
-// forward convolution of dy with the flipped, transposed weights
+// forward instead multiplies the k taps of a kernel row at once, K = k·in
+// (convGeom.grouped: k column planes per row phase, the extra ones shifted
+// copies; the step 2–5% faster); ∂w, and ∂x of strided convolutions, keep a
+// product per tap on the plain phase planes (convGeom.flat). Stride-1
+// convolutions with pad ≤ k − 1 compute grad x instead as the forward
+// convolution of dy with the flipped, transposed weights
 // (convGeom.back). Against im2col + one SGEMM per image, skipping the
 // k²-times larger col matrix made the forward of resnet-small's three
 // 3×3 stride-1 stages 26–31% faster and the whole SimCLR step 16–24%
@@ -396,7 +397,7 @@ type convGradWOp struct {
 	g   *convGeom
 	pre *bnOp // as convOp.pre
 	out tensor.Tensor
-	ws  [3]workspace // per worker: col, padded planes, wide dy rows
+	ws  [3]workspace // per worker: (unused), padded planes, wide dy rows
 	pw  *workspace   // per chunk: partial dW (shared by the graph's convolutions)
 }
 
