@@ -64,6 +64,19 @@ func (g gray8) set() *Set {
 	return g.s
 }
 
+// lazy returns the set as a lazy set rendering v/255 from the 8-bit
+// pixels (a quarter of the float32 images' memory).
+func (g gray8) lazy() *Set {
+	s, pix := g.s, g.pix
+	d := s.C * s.H * s.W
+	s.render = func(i int, dst []float32) {
+		for j, v := range pix[i*d : (i+1)*d] {
+			dst[j] = float32(v) / 255
+		}
+	}
+	return s
+}
+
 // loadMNISTFamily8 is loadMNISTFamily without the float conversion.
 func loadMNISTFamily8(dir string, fam mnistFamily) (train, test gray8, err error) {
 	if dir == "" {

@@ -46,6 +46,17 @@ func TestLoadMNISTFixture(t *testing.T) {
 				t.Errorf("Load(mnist) classes = %v, want %v", s.Classes, MNISTClasses)
 			}
 		}
+		// Lazy: the same sets, rendered from the 8-bit pixels on demand.
+		lazyTrain, lazyTest, err := Load(Spec{Name: "mnist", Path: dir, Lazy: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ lazy, want *Set }{{lazyTrain, train}, {lazyTest, test}} {
+			if !c.lazy.Lazy() || c.lazy.Checksum() != c.want.Checksum() ||
+				!slices.Equal(c.lazy.Materialize().Images, c.want.Images) || !slices.Equal(c.lazy.Image(3), c.want.Image(3)) {
+				t.Errorf("Load(mnist, Lazy) differs from Load(mnist): lazy %v, same checksum %v", c.lazy.Lazy(), c.lazy.Checksum() == c.want.Checksum())
+			}
+		}
 	}
 }
 
