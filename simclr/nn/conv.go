@@ -755,6 +755,27 @@ func phaseRange(s, pad, phase, n, limit int) (lo, hi int) {
 	return lo, max(lo, hi)
 }
 
+// phaseSpan is where phase plane (a, b) holds image values: rows rows of
+// n values, starting at pad[plane] in channel 0's plane (row stride wp)
+// and at x[image] in channel 0 of the image (row stride s·w); ok is false
+// when the plane holds none.
+type phaseSpan struct{ rows, n, plane, image int }
+
+func (g *convGeom) phaseSpan(a, b int) (phaseSpan, bool) {
+	u0, u1 := g.phaseRowRange(a)
+	v0, v1 := g.phaseCols(b)
+	if v0 >= v1 || u0 >= u1 {
+		return phaseSpan{}, false
+	}
+	s := g.stride
+	return phaseSpan{
+		rows:  u1 - u0,
+		n:     v1 - v0,
+		plane: g.planeOffset(a, b) + u0*g.wp + v0,
+		image: (s*u0+a-g.pad)*g.w + s*v0 + b - g.pad,
+	}, true
+}
+
 // phasePlanes writes image x [in, h, w] into its phase planes pad [s²][in]
 // [chanLen], as x·scale + shift with pre's coefficients of the channel
 // (and its ReLU) when pre is not nil. Only positions that hold image values
@@ -764,17 +785,15 @@ func phaseRange(s, pad, phase, n, limit int) (lo, hi int) {
 func phasePlanes[T float32 | float64](g *convGeom, x, pad []T, pre *bnOp) {
 	s, hw, used := g.stride, g.h*g.w, min(g.stride, g.k)
 	for a := 0; a < used; a++ { // planes no tap reads are left alone
-		u0, u1 := g.phaseRowRange(a)
 		for b := 0; b < used; b++ {
-			v0, v1 := g.phaseCols(b)
-			if v0 >= v1 || u0 >= u1 {
+			sp, ok := g.phaseSpan(a, b)
+			if !ok {
 				continue
 			}
-			x0, n, rows := s*v0+b-g.pad, v1-v0, u1-u0
-			planes := pad[g.planeOffset(a, b):]
+			rows, n := sp.rows, sp.n
 			for c := 0; c < g.in; c++ {
-				dst := planes[c*g.chanLen+u0*g.wp+v0 : (c+1)*g.chanLen]
-				src := x[c*hw+(s*u0+a-g.pad)*g.w+x0 : (c+1)*hw]
+				dst := pad[sp.plane+c*g.chanLen : g.planeOffset(a, b)+(c+1)*g.chanLen]
+				src := x[c*hw+sp.image : (c+1)*hw]
 				switch {
 				case s == 1 && pre == nil:
 					copyRows(dst, src, rows, n, g.wp, g.w)
@@ -821,15 +840,14 @@ func unphasePlanes[T float32 | float64](g *convGeom, pad, dx []T) {
 			continue
 		}
 		for b := 0; b < used; b++ {
-			v0, v1 := g.phaseCols(b)
-			if v0 >= v1 || u0 >= u1 {
+			sp, ok := g.phaseSpan(a, b)
+			if !ok {
 				continue
 			}
-			x0, n, rows := s*v0+b-g.pad, v1-v0, u1-u0
-			planes := pad[g.planeOffset(a, b):]
+			rows, n := sp.rows, sp.n
 			for c := 0; c < g.in; c++ {
-				src := planes[c*g.chanLen+u0*g.wp+v0 : (c+1)*g.chanLen]
-				dst := dx[c*hw+(s*u0+a-g.pad)*g.w+x0 : (c+1)*hw]
+				src := pad[sp.plane+c*g.chanLen : g.planeOffset(a, b)+(c+1)*g.chanLen]
+				dst := dx[c*hw+sp.image : (c+1)*hw]
 				if s == 1 {
 					copyRows(dst, src, rows, n, g.w, g.wp)
 					continue
