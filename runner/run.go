@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -141,6 +142,9 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	}
 	start := time.Now()
 	r.measureRSS = *jobs == 1
+	if *jobs == 1 {
+		r.releaseMemory = releaseMemory
+	}
 	ctx, stopGrid := context.WithCancelCause(ctx)
 	defer stopGrid(nil)
 	r.stopGrid = stopGrid
@@ -200,6 +204,9 @@ type gridRun struct {
 	// measureRSS: one cell at a time, so the process's peak resident
 	// memory while a cell runs is the cell's (recorded as peak_rss_mb).
 	measureRSS bool
+	// releaseMemory is the cells' simclr.Hooks.ReleaseMemory: releaseMemory
+	// with one cell at a time, nil with several (see releaseMemory).
+	releaseMemory func(returnPages bool)
 	// stopGrid stops every cell (the database file was replaced), once.
 	stopGrid context.CancelCauseFunc
 	stopOnce sync.Once
@@ -281,6 +288,8 @@ func (r *gridRun) runCell(ctx context.Context, c *grid.Cell) cellResult {
 		Checkpoint: ckDir,
 		Logger:     slog.New(quietEpochs{r.log.Handler()}).With("cell", c.Index, "run", runID),
 		OnPhase:    cp.phase,
+		// Set with one cell at a time (releaseMemory).
+		ReleaseMemory: r.releaseMemory,
 		OnStep: func(s simclr.StepStats) {
 			mu.Lock()
 			steps = append(steps, s)
@@ -383,6 +392,24 @@ func (r *gridRun) replaced(err error) bool {
 		}
 	})
 	return true
+}
+
+// releaseMemory is what a cell does at its phase boundaries when it runs
+// alone (simclr.Hooks.ReleaseMemory): collect its garbage, and return the
+// free pages to the system when returnPages, so that its peak resident
+// memory (peak_rss_mb) is its own and not its predecessor's garbage. With
+// several cells at once (-j > 1) the runner does nothing there: a forced
+// collection marks the whole process's heap, the siblings' networks too,
+// in CPU taken from their training steps, and the pages it would return
+// are ones a sibling may be about to reuse; no per-cell peak is measured
+// then, and Go's collector paces itself (GOGC, gcPercent). A variable so
+// tests can count the calls.
+var releaseMemory = func(returnPages bool) {
+	if returnPages {
+		debug.FreeOSMemory()
+	} else {
+		runtime.GC()
+	}
 }
 
 // runProtected is simclr.Run with a panic turned into the cell's error

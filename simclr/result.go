@@ -38,6 +38,19 @@ type Hooks struct {
 	// checkpoint of the same config, Run resumes from it.
 	Checkpoint string
 	Logger     *slog.Logger
+
+	// ReleaseMemory is called where the cell has just made most of its
+	// heap garbage and is about to allocate again: before it loads its
+	// dataset (the garbage a previous cell left) and once it has cut the
+	// parts it keeps from the training set (the full set), with
+	// returnPages true; after pretraining (the training network), with
+	// returnPages false, since evaluation builds its networks in the
+	// pages freed. Run leaves the process's memory to its caller: a
+	// process that runs one cell at a time calls debug.FreeOSMemory when
+	// returnPages, else runtime.GC, so that the cell's peak resident
+	// memory is its own and not its predecessors'; one that runs several
+	// at once may not want to stop them all.
+	ReleaseMemory func(returnPages bool)
 }
 
 // Evaluation is one scored protocol of one cell.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/simclr-ablate/simclr-ablate/simclr/data"
@@ -39,7 +37,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 	// Start on an empty heap: the garbage a runner's previous cell left
 	// (its evaluation networks) would otherwise still be there while this
 	// cell loads its dataset, and its pages stay counted.
-	debug.FreeOSMemory()
+	hooks.releaseMemory(true)
 	hooks.phase("load data")
 	c := &cell{cfg: cfg, hooks: hooks}
 	train, err := c.load()
@@ -58,10 +56,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 		c.test, c.evalTrain, c.labelled = nil, nil, nil
 	}
 	// Collect now rather than when the network's buffers have grown the
-	// heap: a cell's peak RSS is its training-phase heap. FreeOSMemory (a
-	// collection that also returns the free pages to the system) rather
-	// than GC: the full training set's pages are free now.
-	debug.FreeOSMemory()
+	// heap: a cell's peak RSS is its training-phase heap. Return the free
+	// pages to the system too: the full training set's pages are free now.
+	hooks.releaseMemory(true)
 
 	start := time.Now()
 	var enc *nn.State
@@ -82,7 +79,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 	// The training network (its buffers are most of the heap) is garbage
 	// now: collect it before evaluation builds its own networks.
 	c.pretrainSet = nil
-	runtime.GC()
+	hooks.releaseMemory(false)
 	if pretrains {
 		hooks.phase("load evaluation data")
 		sum := c.res.DatasetChecksum
@@ -198,6 +195,12 @@ func (c *cell) split(train *data.Set, pretrain bool) error {
 func (h Hooks) phase(p string) {
 	if h.OnPhase != nil {
 		h.OnPhase(p)
+	}
+}
+
+func (h Hooks) releaseMemory(returnPages bool) {
+	if h.ReleaseMemory != nil {
+		h.ReleaseMemory(returnPages)
 	}
 }
 

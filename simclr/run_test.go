@@ -3,6 +3,7 @@ package simclr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"runtime"
@@ -267,5 +268,38 @@ func TestResultHoldsNoCell(t *testing.T) {
 	runtime.KeepAlive(res)
 	if grown > 8<<20 {
 		t.Errorf("holding the Result keeps %d MB of heap alive, want the result only (< 8 MB)", grown>>20)
+	}
+}
+
+// TestReleaseMemoryPoints: Run hands its caller the points where its heap
+// is mostly garbage, in order (a runner collects there to keep each
+// cell's peak resident memory its own): before loading, once the training
+// set is cut (both returning pages), after pretraining (collecting only);
+// the baselines, which do not pretrain, pass the same points.
+func TestReleaseMemoryPoints(t *testing.T) {
+	for _, method := range []string{MethodSimCLR, MethodRawPixels} {
+		cfg := tinyConfig()
+		cfg.Method = method
+		cfg.SyntheticSize = 128
+		cfg.Width = 4
+		cfg.Epochs = 1
+		cfg.LinearEpochs = 10
+		var events []string
+		hooks := Hooks{
+			ReleaseMemory: func(returnPages bool) {
+				events = append(events, fmt.Sprintf("release(%t)", returnPages))
+			},
+			OnPhase: func(p string) { events = append(events, p) },
+		}
+		if _, err := Run(context.Background(), cfg, hooks); err != nil {
+			t.Fatalf("Run(%s): %v", method, err)
+		}
+		want := []string{"release(true)", "load data", "release(true)", "simclr epoch 1/1", "release(false)", "load evaluation data", "linear eval (h)"}
+		if method == MethodRawPixels {
+			want = []string{"release(true)", "load data", "release(true)", "release(false)", "linear eval (pixels)"}
+		}
+		if !reflect.DeepEqual(events, want) {
+			t.Errorf("Run(%s): release points and phases %q, want %q", method, events, want)
+		}
 	}
 }

@@ -22,6 +22,7 @@
 //
 // Reads: ListRuns (one row a run, newest first, with a small filter
 // language, see RunFilter.Where), GetRun (everything about one run),
+// ReportRuns (the same for every run of an experiment, for report build),
 // ExportRuns (one row a run with every setting as a column) and Query
 // (one read-only SQL statement, for report query).
 package store

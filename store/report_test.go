@@ -11,20 +11,26 @@ import (
 	"github.com/simclr-ablate/simclr-ablate/simclr"
 )
 
-func TestReportRuns(t *testing.T) {
+// reportCell is a cell of reportFixture's experiment "e".
+type reportCell struct {
+	index int
+	seed  int64
+	head  string
+}
+
+// reportFixture fills experiment "e" with four runs, claimed in an order
+// unlike grid order, and "other" with one. Run (0, 1) finishes with per-step
+// losses, every kind of evaluation and a peak RSS; (1, 2) fails, is retried
+// and interrupted; the others stay running. Between them the runs of "e"
+// set every field of RunDetail.
+func reportFixture(t *testing.T) (*DB, map[reportCell]int64) {
+	t.Helper()
 	db, clk := openTest(t)
 	ctx := context.Background()
 	exp := mustExperiment(t, db, "e")
 	other := mustExperiment(t, db, "other")
-
-	// Claimed in an order unlike grid order, so the ordering is tested.
-	type cell struct {
-		index int
-		seed  int64
-		head  string
-	}
-	cells := []cell{{1, 2, "linear"}, {0, 1, "none"}, {1, 1, "linear"}, {0, 2, "none"}}
-	ids := map[cell]int64{}
+	cells := []reportCell{{1, 2, "linear"}, {0, 1, "none"}, {1, 1, "linear"}, {0, 2, "none"}}
+	ids := map[reportCell]int64{}
 	for _, c := range cells {
 		clk.advance(time.Minute)
 		cfg := testConfig(c.seed, func(cfg *simclr.Config) { cfg.Head = c.head })
@@ -36,12 +42,15 @@ func TestReportRuns(t *testing.T) {
 		}
 		ids[c] = id
 	}
-	// Run (0, 1) finishes with per-step losses too; (1, 2) fails, is
-	// retried and interrupted; the others stay running.
 	if err := db.RecordSteps(ctx, ids[cells[1]], []simclr.StepStats{{Epoch: 1, Step: 1, Loss: 6}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Finish(ctx, ids[cells[1]], result(evaluation("linear", "h", 1, 0.8, 0.79), evaluation("linear", "z", 1, 0.7, 0.69))); err != nil {
+	if err := db.RecordPeakRSS(ctx, ids[cells[1]], 612.5); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(time.Minute)
+	if err := db.Finish(ctx, ids[cells[1]], result(evaluation("linear", "h", 1, 0.8, 0.79), evaluation("linear", "z", 1, 0.7, 0.69),
+		evaluation("finetune", "h", 0.1, 0.75, 0.74))); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.MarkFailed(ctx, ids[cells[0]], StatusFailed, "out of memory\nstack"); err != nil {
@@ -57,12 +66,17 @@ func TestReportRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustClaim(t, db, other, "x", testConfig(1))
+	return db, ids
+}
 
+func TestReportRuns(t *testing.T) {
+	db, ids := reportFixture(t)
+	ctx := context.Background()
 	runs, err := db.ReportRuns(ctx, "e")
 	if err != nil {
 		t.Fatalf("ReportRuns(e) = %v", err)
 	}
-	want := []cell{{0, 1, "none"}, {0, 2, "none"}, {1, 1, "linear"}, {1, 2, "linear"}}
+	want := []reportCell{{0, 1, "none"}, {0, 2, "none"}, {1, 1, "linear"}, {1, 2, "linear"}}
 	if len(runs) != len(want) {
 		t.Fatalf("ReportRuns(e) returned %d runs, want %d", len(runs), len(want))
 	}
@@ -70,24 +84,10 @@ func TestReportRuns(t *testing.T) {
 		if r.ID != ids[want[i]] {
 			t.Errorf("ReportRuns(e)[%d].ID = %d, want %d (grid index %d, seed %d)", i, r.ID, ids[want[i]], want[i].index, want[i].seed)
 		}
-		// Everything GetRun says, except the per-step metric rows.
-		g, err := db.GetRun(ctx, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var epochRows []Metric
-		for _, m := range g.Metrics {
-			if m.Step == 0 {
-				epochRows = append(epochRows, m)
-			}
-		}
-		g.Metrics = epochRows
-		if !equalNaN(r, *g) {
-			t.Errorf("ReportRuns(e)[%d] = %+v,\nwant GetRun's %+v", i, r, *g)
-		}
 	}
-	if got := runs[0]; len(got.Evaluations) != 2 || len(got.Epochs) != 2 || got.Status != StatusFinished {
-		t.Errorf("finished run: %d evaluations, %d epochs, status %s, want 2, 2, finished", len(got.Evaluations), len(got.Epochs), got.Status)
+	if got := runs[0]; len(got.Evaluations) != 3 || len(got.Epochs) != 2 || got.Status != StatusFinished || got.PeakRSSMB != 612.5 {
+		t.Errorf("finished run: %d evaluations, %d epochs, status %s, peak RSS %v MB, want 3, 2, finished, 612.5",
+			len(got.Evaluations), len(got.Epochs), got.Status, got.PeakRSSMB)
 	}
 	if got := runs[3]; len(got.Attempts) != 1 || got.Attempts[0].Status != StatusFailed || got.Status != StatusInterrupted {
 		t.Errorf("retried run: attempts %+v, status %s, want one failed attempt, status interrupted", got.Attempts, got.Status)
@@ -99,6 +99,73 @@ func TestReportRuns(t *testing.T) {
 	if runs, err := db.ReportRuns(ctx, "other"); err != nil || len(runs) != 1 {
 		t.Errorf("ReportRuns(other) = %d runs, %v, want 1", len(runs), err)
 	}
+}
+
+// TestReportRunsAsGetRun checks that ReportRuns fills each run as GetRun
+// does (but for the per-step metric rows), on runs that between them set
+// every field of RunDetail, so that a field one of them forgets shows.
+func TestReportRunsAsGetRun(t *testing.T) {
+	db, _ := reportFixture(t)
+	ctx := context.Background()
+	runs, err := db.ReportRuns(ctx, "e")
+	if err != nil {
+		t.Fatalf("ReportRuns(e) = %v", err)
+	}
+	for i, r := range runs {
+		g, err := db.GetRun(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var epochRows []Metric
+		for _, m := range g.Metrics {
+			if m.Step == 0 {
+				epochRows = append(epochRows, m)
+			}
+		}
+		if len(epochRows) == len(g.Metrics) && r.Status == StatusFinished {
+			t.Errorf("GetRun(%d) has no per-step metric rows, want the fixture's", r.ID)
+		}
+		g.Metrics = epochRows
+		if !equalNaN(r, *g) {
+			t.Errorf("ReportRuns(e)[%d] = %+v,\nwant GetRun's %+v", i, r, *g)
+		}
+	}
+	for _, name := range unsetFields(runs) {
+		t.Errorf("RunDetail.%s is zero in every run of the fixture: set it, so the comparison covers it", name)
+	}
+}
+
+// unsetFields names the fields of RunDetail (and its RunRow) that are zero
+// in every one of runs.
+func unsetFields(runs []RunDetail) []string {
+	var unset []string
+	var walk func(prefix string, vs []reflect.Value)
+	walk = func(prefix string, vs []reflect.Value) {
+		typ := vs[0].Type()
+		for f := 0; f < typ.NumField(); f++ {
+			field := typ.Field(f)
+			fvs := make([]reflect.Value, len(vs))
+			set := false
+			for i, v := range vs {
+				fvs[i] = v.Field(f)
+				set = set || !fvs[i].IsZero()
+			}
+			switch {
+			case field.Anonymous:
+				walk(prefix+field.Name+".", fvs)
+			case !set:
+				unset = append(unset, prefix+field.Name)
+			}
+		}
+	}
+	vs := make([]reflect.Value, len(runs))
+	for i := range runs {
+		vs[i] = reflect.ValueOf(runs[i])
+	}
+	if len(vs) > 0 {
+		walk("", vs)
+	}
+	return unset
 }
 
 // equalNaN is reflect.DeepEqual with NaN equal to NaN (stored NULLs).
