@@ -31,6 +31,7 @@ const usage = `report turns results.db into report.md, PNG charts and ad-hoc que
 Usage:
   report build [--db results/results.db] [--out results/] [--experiment NAME ...]
   report query 'SQL' [--db results/results.db] [--format table|csv|json]
+  report serve [--db results/results.db] [--addr 127.0.0.1:8080]
 
 Run 'report COMMAND -h' for a command's flags.
 Exit codes: 0 success, 2 bad input, 1 other failure.
@@ -65,8 +66,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = (&buildCommand{m: m}).Run(ctx, args[1:])
 	case "query":
 		err = (&queryCommand{m: m}).Run(ctx, args[1:])
+	case "serve":
+		err = (&serveCommand{m: m}).Run(ctx, args[1:])
 	default:
-		err = &usageError{msg: fmt.Sprintf("unknown command %q", args[0]), hint: "commands: build, query; see report -h"}
+		err = &usageError{msg: fmt.Sprintf("unknown command %q", args[0]), hint: "commands: build, query, serve; see report -h"}
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
