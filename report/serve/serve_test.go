@@ -115,7 +115,9 @@ func TestList(t *testing.T) {
 			[]string{`name="set.head"`, `name="set.proj_dim"`, `head = nonlinear (4)`}},
 		{"status", url.Values{"status": {"failed"}}, where(func(r store.RunRow) bool { return r.Status == "failed" }), 200, nil},
 		{"setting", url.Values{"experiment": {"heads"}, "set.head": {"nonlinear"}},
-			where(func(r store.RunRow) bool { return r.Experiment == "heads" && settings[r.ID]["head"].Value == "nonlinear" }), 200, nil},
+			where(func(r store.RunRow) bool {
+				return r.Experiment == "heads" && settings[r.ID]["head"].Value == "nonlinear"
+			}), 200, nil},
 		{"list setting", url.Values{"set.augment": {`["crop","color"]`}}, ids(all), 200, nil},
 		{"where", url.Values{"where": {"linear_f1 > 0.79"}},
 			where(func(r store.RunRow) bool { return r.LinearF1 != nil && *r.LinearF1 > 0.79 }), 200, nil},
