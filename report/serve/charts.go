@@ -62,9 +62,10 @@ func curvePanels(runs []store.RunDetail) []chart.Lines {
 	return out
 }
 
-// seriesName names a run in a legend.
+// seriesName names a run in a legend, as the compare table's heading
+// does: short, so that the legend leaves the panels their width.
 func seriesName(r store.RunDetail) string {
-	return fmt.Sprintf("#%d %s (seed %d)", r.ID, r.Label, r.Seed)
+	return fmt.Sprintf("run %d", r.ID)
 }
 
 func anyFinite(ss []chart.LineSeries) bool {
@@ -177,10 +178,24 @@ func (s *Server) compareCurves(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	runs = withEpochs(runs)
 	png, err := curvesPNG(fmt.Sprintf("Per-epoch curves of %d runs", len(runs)), runs)
 	if err != nil {
 		return err
 	}
 	writePNG(w, png)
 	return nil
+}
+
+// withEpochs returns the runs that recorded per-epoch metrics: the others
+// (baselines that do not pretrain, runs that failed at once) would have
+// legend entries without a line.
+func withEpochs(runs []store.RunDetail) []store.RunDetail {
+	var out []store.RunDetail
+	for _, r := range runs {
+		if len(r.Epochs) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -20,6 +20,7 @@ type comparePage struct {
 	Same      []compareRow // settings the runs share (one value each)
 	Curves    []string
 	CurvesURL string
+	NoCurves  []int64 // runs without per-epoch metrics
 }
 
 // compareRow is a row of the side-by-side tables: a value per run.
@@ -74,7 +75,13 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 	page := comparePage{common: s.common(fmt.Sprintf("Compare %d runs", len(runs))), Runs: runs}
 	page.Scores = scoreRows(runs)
 	page.Differ, page.Same = settingRows(runs)
-	for _, p := range curvePanels(runs) {
+	curved := withEpochs(runs)
+	for _, r := range runs {
+		if len(r.Epochs) == 0 {
+			page.NoCurves = append(page.NoCurves, r.ID)
+		}
+	}
+	for _, p := range curvePanels(curved) {
 		page.Curves = append(page.Curves, p.Title)
 	}
 	if len(page.Curves) > 0 {

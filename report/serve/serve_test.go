@@ -65,6 +65,24 @@ func ids(rows []store.RunRow) []int64 {
 	return out
 }
 
+// sortedByF1 orders runs by linear F1, best first, unscored ones last,
+// as the list sorted by that column shows them.
+func sortedByF1(runs []store.RunRow) []store.RunRow {
+	out := slices.Clone(runs)
+	slices.SortStableFunc(out, func(a, b store.RunRow) int {
+		switch {
+		case a.LinearF1 == nil && b.LinearF1 == nil:
+			return 0
+		case a.LinearF1 == nil:
+			return 1
+		case b.LinearF1 == nil:
+			return -1
+		}
+		return cmp.Compare(*b.LinearF1, *a.LinearF1)
+	})
+	return out
+}
+
 func TestList(t *testing.T) {
 	ts, db, _ := newTestServer(t)
 	ctx := context.Background()
@@ -85,18 +103,7 @@ func TestList(t *testing.T) {
 		}
 		return ids(out)
 	}
-	byF1 := slices.Clone(all)
-	slices.SortStableFunc(byF1, func(a, b store.RunRow) int {
-		switch {
-		case a.LinearF1 == nil && b.LinearF1 == nil:
-			return 0
-		case a.LinearF1 == nil:
-			return 1
-		case b.LinearF1 == nil:
-			return -1
-		}
-		return cmp.Compare(*b.LinearF1, *a.LinearF1)
-	})
+	byF1 := sortedByF1(all)
 	heads := where(func(r store.RunRow) bool { return r.Experiment == "heads" })
 	byBatch := where(func(r store.RunRow) bool { return r.Experiment == "scaling" })
 	slices.SortStableFunc(byBatch, func(a, b int64) int {
@@ -251,6 +258,14 @@ func TestCompare(t *testing.T) {
 	}
 	if strings.Contains(body, `data-key="head">`) {
 		t.Errorf("compare page lists head as differing; the three runs share it")
+	}
+	checkPNG(t, ts, strings.Replace(q, "/compare?", "/compare/curves.png?", 1), true)
+
+	// A baseline without epochs is compared, but left out of the curves.
+	raw := runIDs[len(runIDs)-1]
+	q = "/compare?id=" + strconv.FormatInt(a, 10) + "&id=" + strconv.FormatInt(raw, 10)
+	if status, body := get(t, ts, q); status != 200 || !strings.Contains(body, "No per-epoch metrics: run "+strconv.FormatInt(raw, 10)+".") {
+		t.Errorf("%s: status %d, want the baseline named as without curves", q, status)
 	}
 	checkPNG(t, ts, strings.Replace(q, "/compare?", "/compare/curves.png?", 1), true)
 	for _, bad := range []struct {
