@@ -65,20 +65,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
-	var where string
-	switch {
-	case loopback:
-		where = "loopback only"
-	case bound.IP.IsUnspecified():
-		host = "0.0.0.0"
-		where = "every network interface: anyone who can reach this machine can read it; there is no login"
-	default:
-		where = "reachable from the network: anyone who can reach " + bound.IP.String() + " can read it; there is no login"
-	}
-	if loopback {
-		host = bound.IP.String()
-	}
-	url := "http://" + net.JoinHostPort(host, strconv.Itoa(bound.Port))
+	url, where := describeAddr(host, bound)
 	fmt.Fprintf(c.m.Stdout, "serving %s read-only on %s (%s)\n", *dbPath, url, where)
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
@@ -96,4 +83,22 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	<-done
 	return nil
+}
+
+// describeAddr returns the URL of the listener bound at bound (for the
+// --addr host given) and who can reach it.
+func describeAddr(host string, bound *net.TCPAddr) (url, where string) {
+	switch {
+	case bound.IP.IsLoopback():
+		host, where = bound.IP.String(), "loopback only"
+	case bound.IP.IsUnspecified():
+		if host == "" {
+			host = "0.0.0.0"
+		}
+		where = "every network interface: anyone who can reach this machine can read it; there is no login"
+	default:
+		host = bound.IP.String()
+		where = "reachable from the network: anyone who can reach " + host + " can read it; there is no login"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(bound.Port)), where
 }

@@ -222,3 +222,29 @@ func TestServeBadInput(t *testing.T) {
 		t.Errorf("report serve -h = exit %d, %q; want the usage with the address advice", code, stdout)
 	}
 }
+
+func TestDescribeAddr(t *testing.T) {
+	tests := []struct {
+		host  string
+		ip    string
+		url   string
+		where string
+	}{
+		{"127.0.0.1", "127.0.0.1", "http://127.0.0.1:8080", "loopback only"},
+		{"localhost", "127.0.0.1", "http://127.0.0.1:8080", "loopback only"},
+		{"::1", "::1", "http://[::1]:8080", "loopback only"},
+		{"", "::", "http://0.0.0.0:8080", "every network interface"},
+		{"0.0.0.0", "0.0.0.0", "http://0.0.0.0:8080", "every network interface"},
+		{"::", "::", "http://[::]:8080", "every network interface"},
+		{"192.168.1.5", "192.168.1.5", "http://192.168.1.5:8080", "reachable from the network"},
+	}
+	for _, tt := range tests {
+		url, where := describeAddr(tt.host, &net.TCPAddr{IP: net.ParseIP(tt.ip), Port: 8080})
+		if url != tt.url || !strings.HasPrefix(where, tt.where) {
+			t.Errorf("describeAddr(%q, %s) = %q, %q, want %q, %q…", tt.host, tt.ip, url, where, tt.url, tt.where)
+		}
+		if !strings.Contains(where, "loopback") && !strings.Contains(where, "no login") {
+			t.Errorf("describeAddr(%q, %s) = %q: a network address must warn there is no login", tt.host, tt.ip, where)
+		}
+	}
+}
