@@ -6,17 +6,23 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
+// The products of the convolution ops (conv_op.go) and the GEMM they call:
+// convForward (the forward, and ∂x as a convolution of dy), convBackX and
+// convBackW, each image of a chunk at a time, on the phase planes of
+// geom.go or directly on x.
+
 // convForward computes y = conv(x, w), or conv(x·scale + shift, w) with
 // pre's per-channel scale and shift (and its ReLU) when pre is not nil, and, when
 // sums is not nil, adds each output channel's Σy and Σy² of the images
-// of chunk c into sums[c][o] and sums[c][out+o].
-func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T, sums [][]float64, pre *bnOp) {
+// of chunk c into sums[c][o] and sums[c][out+o]. With g.back and the
+// flipped weights it computes ∂x (convGradXOp).
+func convForward[T float32 | float64](g *convGeom, bufs *convBuffers, x, w, y []T, sums [][]float64, pre *bnOp) {
 	var pads, exts [][]T
 	var wt []T
 	if g.padded {
-		wt = gemmWeights(g, w, scratch[T](&ws[0], 1, g.out*g.kk)[0])
-		pads = scratch[T](&ws[1], g.workers, g.planesLen())
-		exts = scratch[T](&ws[2], g.workers, g.out*g.pp)
+		wt = gemmWeights(g, w, scratch[T](&bufs.weights, 1, g.out*g.kk)[0])
+		pads = scratch[T](&bufs.planes, g.workers, g.planesLen())
+		exts = scratch[T](&bufs.wide, g.workers, g.out*g.pp)
 	}
 	xs, ys := g.in*g.h*g.w, g.out*g.p
 	nt, kt := g.gemms()
@@ -27,7 +33,7 @@ func convForward[T float32 | float64](g *convGeom, ws *[3]workspace, x, w, y []T
 				gemm(false, false, g.out, g.p, g.kk, 1, w, g.kk, xb, g.p, 0, yb, g.p)
 			} else {
 				pad, ext := pads[wk], exts[wk][:g.out*g.pp]
-				if g.wp == g.ow { // no extra columns (1×1): the product is y_b
+				if g.wp == g.ow { // no extra columns (k ≤ stride): the product is y_b
 					ext = yb
 				}
 				phasePlanes(g, xb, pad, pre)
@@ -107,16 +113,19 @@ func fromGemmWeights[T float32 | float64](g *convGeom, src, dw []T) {
 	}
 }
 
-func convBackX[T float32 | float64](g *convGeom, ws *[3]workspace, w, dy, dx []T) {
+// convBackX computes dx = ∂L/∂x from dy, for the convolutions whose ∂x is
+// not a convolution of dy (no g.back): the transposed product, directly or
+// into the ∂ of the flat phase planes, then back to dx.
+func convBackX[T float32 | float64](g *convGeom, bufs *convBuffers, w, dy, dx []T) {
 	var pads, exts [][]T
 	var wt []T
 	if g.flat != nil {
 		g = g.flat
 	}
 	if g.padded {
-		wt = gemmWeights(g, w, scratch[T](&ws[0], 1, g.out*g.kk)[0])
-		pads = scratch[T](&ws[1], g.workers, g.planesLen())
-		exts = scratch[T](&ws[2], g.workers, g.out*g.pp)
+		wt = gemmWeights(g, w, scratch[T](&bufs.weights, 1, g.out*g.kk)[0])
+		pads = scratch[T](&bufs.planes, g.workers, g.planesLen())
+		exts = scratch[T](&bufs.wide, g.workers, g.out*g.pp)
 	}
 	xs, ys := g.in*g.h*g.w, g.out*g.p
 	chunks(g.workers, g.b, func(wk, _, lo, hi int) {
@@ -142,16 +151,19 @@ func convBackX[T float32 | float64](g *convGeom, ws *[3]workspace, w, dy, dx []T
 	})
 }
 
-func convBackW[T float32 | float64](g *convGeom, ws *[3]workspace, pw *workspace, x, dy, dw []T, pre *bnOp) {
+// convBackW computes dw = ∂L/∂w = Σ_b dy_b · x_bᵀ (tap by tap on the flat
+// phase planes, x_b loaded as convOp loads it, pre applied), summed per
+// chunk into partBufs and then over the chunks in chunk order.
+func convBackW[T float32 | float64](g *convGeom, bufs *convBuffers, partBufs *workspace, x, dy, dw []T, pre *bnOp) {
 	if g.flat != nil {
 		g = g.flat // a product per tap: the phase planes need no column copies
 	}
 	var pads, exts [][]T
 	if g.padded {
-		pads = scratch[T](&ws[1], g.workers, g.planesLen())
-		exts = scratch[T](&ws[2], g.workers, g.out*g.pp)
+		pads = scratch[T](&bufs.planes, g.workers, g.planesLen())
+		exts = scratch[T](&bufs.wide, g.workers, g.out*g.pp)
 	}
-	parts := scratch[T](pw, numChunks(g.b), g.partLen)
+	parts := scratch[T](partBufs, numChunks(g.b), g.partLen)
 	xs, ys := g.in*g.h*g.w, g.out*g.p
 	_, ldp := g.gemms()
 	chunks(g.workers, g.b, func(wk, c, lo, hi int) {

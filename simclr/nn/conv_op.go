@@ -9,11 +9,13 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// The convolution as three gorgonia ops that keep their buffers across
-// runs: convOp (forward), convGradXOp and convGradWOp (its two gradients,
-// made by convOp.SymDiff); the batch is cut into chunks that
-// runtime.GOMAXPROCS workers take in turn (chunks), each working image by
-// image.
+// The convolution (conv2dRef in conv_ref.go is its definition) as three
+// gorgonia ops that keep their buffers across runs: convOp (forward),
+// convGradXOp and convGradWOp (its two gradients, made by
+// convOp.SymDiff). This file is their gorgonia glue; geom.go lays out an
+// image in phase planes, conv_gemm.go runs the products, and the batch is
+// cut into chunks that runtime.GOMAXPROCS workers take in turn (chunks in
+// schedule.go), each working image by image.
 //
 // 1×1 stride-1 convolutions without padding multiply x_b directly:
 // y_b [out, P] = W [out, in] · x_b [in, P]. Every other convolution is an
@@ -22,27 +24,30 @@ import (
 // phase planes, and for every kernel tap (i, j) the inputs of all outputs
 // are a [in, P'] matrix inside them (leading dimension chanLen), so
 //
-//	forward  y_b       = Σ_taps W_ij [out, in] · planes_ij [in, P']      (k² SGEMMs, K = in)
+//	forward  y_b       = Σ_taps W_ij [out, in] · planes_ij [in, P']      (k² GEMMs, K = in)
 //	grad w   dW_ij     = Σ_b dy_b [out, P'] · planes_ijᵀ [P', in]
 //	grad x   dplanes_ij += W_ijᵀ [in, out] · dy_b [out, P'], then back to dx
 //
-// with the weights laid out tap-major (W_ij contiguous) once a run. The
-// forward instead multiplies the k taps of a kernel row at once, K = k·in
-// (convGeom.grouped: k column planes per row phase, the extra ones shifted
-// copies; the step 2–5% faster); ∂w, and ∂x of strided convolutions, keep a
-// product per tap on the plain phase planes (convGeom.flat). Stride-1
-// convolutions with pad ≤ k − 1 compute grad x instead as the forward
-// convolution of dy with the flipped, transposed weights
+// with the weights copied once a run into the layout of the products
+// (gemmWeights: W_ij contiguous). The forward instead multiplies the k
+// taps of a kernel row at once, K = k·in (convGeom.grouped: k column
+// planes per row phase, the extra ones shifted copies; the step 2–5%
+// faster); ∂w, and ∂x when it is not a convolution of dy, keep a product
+// per tap on the plain phase planes (convGeom.flat). Stride-1
+// convolutions on phase planes with pad ≤ k − 1 compute grad x instead as
+// the forward convolution of dy with the flipped, transposed weights
 // (convGeom.back). Against im2col + one SGEMM per image, skipping the
 // k²-times larger col matrix made the forward of resnet-small's three
 // 3×3 stride-1 stages 26–31% faster and the whole SimCLR step 16–24%
 // (OpenBLAS); for the strided convolutions it measured the same.
 //
-// The outputs are tensors owned by the op and overwritten by the next run:
-// gorgonia's tape machine binds them to the nodes, as it does any op's
-// result, and reads them only within the run. The workspaces are per op,
-// so a Net's ops must not run on two goroutines at once (as before: one
-// Net, one goroutine).
+// Each op writes its output into op.out, a tensor kept across runs and
+// overwritten by the next: its own (owned allocates it at the first run)
+// or, for convOp and convGradXOp, a slice of the arena that buffers.go
+// shares between nodes whose lifetimes do not overlap. The scratch is kept
+// in the ops too (convBuffers, and the ∂w partial sums a graph's
+// convolutions share), so a Net's ops must not run on two goroutines at
+// once: one Net, one goroutine.
 
 // conv2dNode applies the convolution op to x [B, in, H, W] and w [out, in,
 // k, k]; noGradX leaves out ∂x (x is an input no gradient is wanted for).
@@ -62,16 +67,25 @@ func conv2dNode(x, w *gorgonia.Node, stride, pad int, noGradX bool, parts *works
 	return gorgonia.ApplyOp(&convOp{g: g, noGradX: noGradX, x: x, parts: parts}, x, w)
 }
 
+// convBuffers is a convolution op's scratch, grown on demand and kept
+// across runs. The products of phase-plane convolutions use all three;
+// direct ones (1×1, stride 1, no padding) none.
+type convBuffers struct {
+	weights workspace // one slice: the weights in the layout of the products (gemmWeights)
+	planes  workspace // per worker: the phase planes of one image, or their ∂ (convBackX)
+	wide    workspace // per worker: the output (or dy) rows of one image at the planes' width wp
+}
+
 // convOp is the forward convolution: (x, w) -> y.
 type convOp struct {
-	g   *convGeom
-	out tensor.Tensor
-	ws  [3]workspace // per worker: col, padded planes, wide output rows
+	g    *convGeom
+	out  tensor.Tensor
+	bufs convBuffers
 
 	// noGradX: x needs no gradient (see DiffWRT).
 	noGradX bool
-	parts   *workspace     // for the ∂w op
-	x       *gorgonia.Node // the input node (deferBNs)
+	parts   *workspace     // per chunk: the ∂w op's partial sums, shared by the graph's convolutions
+	x       *gorgonia.Node // the input node (deferBNs defers the BN that produces it)
 
 	// pre: x is the input of a deferred BN (bnOp.deferred), which the
 	// convolution applies while copying x into its phase planes.
@@ -131,9 +145,9 @@ func (op *convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	switch xd := x.Data().(type) {
 	case []float32:
-		convForward(op.g, &op.ws, xd, w.Data().([]float32), y.Data().([]float32), sums, op.pre)
+		convForward(op.g, &op.bufs, xd, w.Data().([]float32), y.Data().([]float32), sums, op.pre)
 	case []float64:
-		convForward(op.g, &op.ws, xd, w.Data().([]float64), y.Data().([]float64), sums, op.pre)
+		convForward(op.g, &op.bufs, xd, w.Data().([]float64), y.Data().([]float64), sums, op.pre)
 	default:
 		return nil, fmt.Errorf("nn: %s: dtype %v", op, x.Dtype())
 	}
@@ -155,7 +169,7 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 			return nil, err
 		}
 	}
-	dw, err := gorgonia.ApplyOp(&convGradWOp{g: op.g, pre: op.pre, pw: op.parts}, inputs[0], grad)
+	dw, err := gorgonia.ApplyOp(&convGradWOp{g: op.g, pre: op.pre, parts: op.parts}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +180,8 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 type convGradXOp struct {
 	g    *convGeom
 	out  tensor.Tensor
-	ws   [3]workspace // per worker: col, padded planes, wide dy rows
-	flip struct {     // flipped weights for g.back
+	bufs convBuffers // for g.back: dy's phase planes and wide dx rows; else ∂ of x's planes and wide dy rows
+	flip struct {    // the flipped, transposed weights for g.back (flipWeights)
 		f32 [][]float32
 		f64 [][]float64
 	}
@@ -197,10 +211,10 @@ func (op *convGradXOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		switch wd := w.Data().(type) {
 		case []float32:
 			wf := flipWeights(op.g, wd, &op.flip.f32)
-			convForward(t, &op.ws, dy.Data().([]float32), wf, dx.Data().([]float32), nil, nil)
+			convForward(t, &op.bufs, dy.Data().([]float32), wf, dx.Data().([]float32), nil, nil)
 		case []float64:
 			wf := flipWeights(op.g, wd, &op.flip.f64)
-			convForward(t, &op.ws, dy.Data().([]float64), wf, dx.Data().([]float64), nil, nil)
+			convForward(t, &op.bufs, dy.Data().([]float64), wf, dx.Data().([]float64), nil, nil)
 		default:
 			return nil, fmt.Errorf("nn: %s: dtype %v", op, w.Dtype())
 		}
@@ -208,9 +222,9 @@ func (op *convGradXOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	switch wd := w.Data().(type) {
 	case []float32:
-		convBackX(op.g, &op.ws, wd, dy.Data().([]float32), dx.Data().([]float32))
+		convBackX(op.g, &op.bufs, wd, dy.Data().([]float32), dx.Data().([]float32))
 	case []float64:
-		convBackX(op.g, &op.ws, wd, dy.Data().([]float64), dx.Data().([]float64))
+		convBackX(op.g, &op.bufs, wd, dy.Data().([]float64), dx.Data().([]float64))
 	default:
 		return nil, fmt.Errorf("nn: %s: dtype %v", op, w.Dtype())
 	}
@@ -219,11 +233,11 @@ func (op *convGradXOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 
 // convGradWOp is ∂L/∂w of the convolution: (x, dy) -> dw.
 type convGradWOp struct {
-	g   *convGeom
-	pre *bnOp // as convOp.pre
-	out tensor.Tensor
-	ws  [3]workspace // per worker: (unused), padded planes, wide dy rows
-	pw  *workspace   // per chunk: partial dW (shared by the graph's convolutions)
+	g     *convGeom
+	pre   *bnOp // as convOp.pre
+	out   tensor.Tensor
+	bufs  convBuffers // x's phase planes and wide dy rows (weights unused)
+	parts *workspace  // per chunk: partial dW (shared by the graph's convolutions)
 }
 
 func (op *convGradWOp) Arity() int { return 2 }
@@ -248,9 +262,9 @@ func (op *convGradWOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	dw := owned(&op.out, op.g.dt, op.g.wShape)
 	switch xd := x.Data().(type) {
 	case []float32:
-		convBackW(op.g, &op.ws, op.pw, xd, dy.Data().([]float32), dw.Data().([]float32), op.pre)
+		convBackW(op.g, &op.bufs, op.parts, xd, dy.Data().([]float32), dw.Data().([]float32), op.pre)
 	case []float64:
-		convBackW(op.g, &op.ws, op.pw, xd, dy.Data().([]float64), dw.Data().([]float64), op.pre)
+		convBackW(op.g, &op.bufs, op.parts, xd, dy.Data().([]float64), dw.Data().([]float64), op.pre)
 	default:
 		return nil, fmt.Errorf("nn: %s: dtype %v", op, x.Dtype())
 	}

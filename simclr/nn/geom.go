@@ -6,12 +6,14 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// convGeom is the geometry of one convolution.
+// convGeom is the geometry of one convolution, and the layout of an
+// image's phase planes (the functions below it in this file write and
+// read them).
 type convGeom struct {
 	b, in, h, w int // input [b, in, h, w]
 	out, k      int // weights [out, in, k, k]
 	stride, pad int
-	oh, ow      int
+	oh, ow      int  // output [b, out, oh, ow]
 	kk, p       int  // K = in·k·k, P = oh·ow
 	direct      bool // 1×1, stride 1, no padding: y_b = W·x_b
 	// Every other convolution uses phase planes (implicit GEMM, no col
@@ -22,11 +24,14 @@ type convGeom struct {
 	// are one contiguous run of plane (i mod s, j mod s) starting at
 	// (i div s)·wp + j div s, and the products run over P' = oh·wp
 	// columns, the wp − ow extra ones per output row being ignored
-	// (forward) or zero (backward). With s = 1 there is one plane: the
-	// padded image itself.
-	padded          bool
-	rows            int // rows of a phase plane
-	wp, chanLen, pp int
+	// (forward) or zero (backward). Only the phases a, b < min(s, k) that
+	// some tap reads are stored. With s = 1 there is one plane: the padded
+	// image itself.
+	padded  bool
+	rows    int // rows of a phase plane: oh + (k−1)/s
+	wp      int // width of a phase plane's rows: ow + (k−1)/s
+	chanLen int // one channel's plane: rows·wp + (k−1)/s (the spare values the last tap's run reaches)
+	pp      int // P' = oh·wp, the columns of a product
 	// grouped (k > 1): the planes are column planes, k per row phase:
 	// column plane j holds phase j mod s shifted left by j div s columns,
 	// so that the inputs of the k taps of kernel row i are k·in rows of
@@ -35,16 +40,18 @@ type convGeom struct {
 	// read and written k times instead of k² times. Otherwise cols = min(s, k)
 	// phase planes per row phase and a product per tap.
 	grouped        bool
-	cols           int
-	flat           *convGeom // ungrouped(): ∂w, and ∂x of strided convolutions
+	cols           int       // planes per row phase
+	flat           *convGeom // when grouped, ungrouped(): for ∂w, and ∂x when back is nil; else nil
 	back           *convGeom // ∂x as a convolution of dy (stride 1, pad ≤ k−1), else nil
 	xShape, yShape tensor.Shape
 	wShape         tensor.Shape
 	dt             tensor.Dtype
-	workers        int
-	partLen        int
+	workers        int // goroutines: min(GOMAXPROCS, b)
+	partLen        int // length of a ∂w partial sum: out·K
 }
 
+// newConvGeom returns the geometry of x [B, C, H, W] * w [out, C, k, k]
+// with its derived geometries back and flat.
 func newConvGeom(x, w tensor.Shape, dt tensor.Dtype, stride, pad int) (*convGeom, error) {
 	g, err := newConvGeom1(x, w, dt, stride, pad)
 	if err != nil {
@@ -53,8 +60,10 @@ func newConvGeom(x, w tensor.Shape, dt tensor.Dtype, stride, pad int) (*convGeom
 	if g.padded && stride == 1 && pad <= g.k-1 {
 		// ∂x of a stride-1 convolution is the stride-1 convolution of dy
 		// with the flipped, transposed weights and padding k−1−pad: the
-		// same padded-width path as the forward, with copies instead of
-		// col2im's additions and K = out·k·k instead of out.
+		// same phase-plane path as the forward, each dx value written once
+		// by a product per kernel row with K = k·out, instead of k²
+		// products with K = out added into the ∂ of x's planes
+		// (convBackX).
 		t, err := newConvGeom1(g.yShape, tensor.Shape{g.in, g.out, g.k, g.k}, dt, 1, g.k-1-pad)
 		if err != nil {
 			return nil, err
@@ -70,7 +79,7 @@ func newConvGeom(x, w tensor.Shape, dt tensor.Dtype, stride, pad int) (*convGeom
 	return g, nil
 }
 
-// newConvGeom1 is newConvGeom without the transposed geometry.
+// newConvGeom1 is newConvGeom without the derived geometries.
 func newConvGeom1(x, w tensor.Shape, dt tensor.Dtype, stride, pad int) (*convGeom, error) {
 	if len(x) != 4 || len(w) != 4 || w[2] != w[3] || x[1] != w[1] {
 		return nil, fmt.Errorf("conv2d needs x [B, C, H, W] and w [out, C, k, k], got %v and %v", x, w)
@@ -108,7 +117,8 @@ func (g *convGeom) String() string {
 	return fmt.Sprintf("%v*%v/s%dp%d", g.xShape, g.wShape, g.stride, g.pad)
 }
 
-// planesLen is the length of one image's planes.
+// planesLen is the length of one image's planes, [min(s, k)][cols][in]
+// [chanLen].
 func (g *convGeom) planesLen() int { return min(g.stride, g.k) * g.cols * g.in * g.chanLen }
 
 // planeOffset is where plane (a, j) starts: row phase a, column plane j
@@ -116,15 +126,16 @@ func (g *convGeom) planesLen() int { return min(g.stride, g.k) * g.cols * g.in *
 func (g *convGeom) planeOffset(a, j int) int { return (a*g.cols + j) * g.in * g.chanLen }
 
 // ungrouped returns the geometry with a phase plane per phase and a
-// product per tap (the ∂x of strided convolutions, whose adjoint of the
-// column planes would have to add them up).
+// product per tap: for ∂w (convBackW says why), and for ∂x when it is not
+// a convolution of dy (the adjoint of the column planes would have to add
+// them up).
 func (g *convGeom) ungrouped() *convGeom {
 	u := *g
 	u.grouped, u.cols, u.back, u.flat = false, min(g.stride, g.k), nil, nil
 	return &u
 }
 
-// gemms returns the number of products a padded convolution makes per
+// gemms returns the number of products a phase-plane convolution makes per
 // image and their K: one per kernel row with K = k·in (grouped), or one
 // per tap with K = in.
 func (g *convGeom) gemms() (n, k int) {
@@ -205,12 +216,13 @@ func (g *convGeom) phaseSpan(a, b int) (phaseSpan, bool) {
 	}, true
 }
 
-// phasePlanes writes image x [in, h, w] into its phase planes pad [s²][in]
-// [chanLen], as x·scale + shift with pre's coefficients of the channel
+// phasePlanes writes image x [in, h, w] into its phase planes pad
+// (planesLen), as x·scale + shift with pre's coefficients of the channel
 // (and its ReLU) when pre is not nil. Only positions that hold image values
 // are written: the padding stays zero from the buffer's allocation. (This
-// runs for every image of every convolution, forward and ∂w, on rows of 7
-// to 32 values: a channel's rows go to one 2-D kernel.)
+// runs for every image of every phase-plane convolution, forward, ∂w and
+// ∂x as a convolution of dy, on rows of 7 to 32 values: a channel's rows
+// go to one 2-D kernel.)
 func phasePlanes[T float32 | float64](g *convGeom, x, pad []T, pre *bnOp) {
 	s, hw, used := g.stride, g.h*g.w, min(g.stride, g.k)
 	for a := 0; a < used; a++ { // planes no tap reads are left alone
@@ -329,7 +341,8 @@ func unpadRows[T float32 | float64](g *convGeom, ext, y []T, rows, oh, ow int) {
 
 // padRows is the adjoint of unpadRows for dy [out, oh, ow]: it writes each
 // row into ext [out, P'] at width wp; the wp − ow columns after each row are
-// never written, so stay zero.
+// never written (padRows is the only writer of the buffers of the ops that
+// call it), so stay zero.
 func padRows[T float32 | float64](g *convGeom, dy, ext []T) {
 	copyRows(ext, dy, g.out*g.oh, g.ow, g.wp, g.ow)
 }

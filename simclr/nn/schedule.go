@@ -6,12 +6,21 @@ import (
 	"sync/atomic"
 )
 
-// workspace holds per-worker scratch of one dtype, grown on demand.
+// How the package's ops share the cores: chunks hands the fixed chunks of
+// a batch to the workers as they finish (the convolutions and the batch
+// norms), parallel splits a range evenly (the ReLU ops and gradient sums),
+// and workspace keeps scratch across runs.
+
+// workspace holds scratch slices of one dtype, one per worker or per
+// chunk, grown on demand and kept across runs.
 type workspace struct {
 	f32 [][]float32
 	f64 [][]float64
 }
 
+// scratch returns ws's slices of T, workers of them, each of n values or
+// more: those of the last call, or new zeroed ones when their number
+// differs or n has grown.
 func scratch[T float32 | float64](ws *workspace, workers, n int) [][]T {
 	var z T
 	switch any(z).(type) {
