@@ -68,8 +68,8 @@ func conv2dNode(x, w *gorgonia.Node, stride, pad int, noGradX bool, parts *works
 }
 
 // convBuffers is a convolution op's scratch, grown on demand and kept
-// across runs. The products of phase-plane convolutions use all three;
-// direct ones (1×1, stride 1, no padding) none.
+// across runs. Phase-plane convolutions use all three (∂w all but
+// weights); direct ones (1×1, stride 1, no padding) none.
 type convBuffers struct {
 	weights workspace // one slice: the weights in the layout of the products (gemmWeights)
 	planes  workspace // per worker: the phase planes of one image, or their ∂ (convBackX)
@@ -180,11 +180,8 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 type convGradXOp struct {
 	g    *convGeom
 	out  tensor.Tensor
-	bufs convBuffers // for g.back: dy's phase planes and wide dx rows; else ∂ of x's planes and wide dy rows
-	flip struct {    // the flipped, transposed weights for g.back (flipWeights)
-		f32 [][]float32
-		f64 [][]float64
-	}
+	bufs convBuffers // with g.back as convOp's, dy in x's place; else ∂ of x's planes and wide dy rows
+	flip workspace   // one slice: the flipped, transposed weights for g.back (flipWeights)
 }
 
 func (op *convGradXOp) Arity() int { return 2 }
