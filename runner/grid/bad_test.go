@@ -20,7 +20,7 @@ var badFiles = []struct {
 	key  string
 	msg  string
 }{
-	{"bad_blocks.toml", 3, "grid.blocks", "at least one block"},
+	{"bad_blocks.toml", 3, "grid.blocks", "each block count must be >= 1, got 0"},
 	{"bad_name.toml", 1, "name", `"My Grid!": use lowercase`},
 	{"base_not_table.toml", 2, "base", "expected a table of settings ([base]), got integer 3"},
 	{"batch_size_one.toml", 4, "variant[1].batch_size", "at least 2 images"},

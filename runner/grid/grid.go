@@ -15,7 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // DefaultMaxCells is the largest expansion Load and Parse accept unless the
@@ -44,7 +44,7 @@ type Error struct {
 	Line int    // 1-based line in File; 0 when the problem is the whole file
 	Key  string // the key path: "base.epochs", "grid.augment", "variant[2].label"
 	Msg  string
-	Err  error // the underlying cause (a toml.ParseError, an fs error, a *simclr.FieldError), or nil
+	Err  error // the underlying cause (a toml.ParseError, an fs error, a *config.FieldError), or nil
 }
 
 func (e *Error) Error() string {
@@ -70,7 +70,7 @@ func (e *Error) Unwrap() error { return e.Err }
 type Cell struct {
 	Index   int               // 0-based position in the expansion
 	Label   string            // the row of the result tables; the same for every seed
-	Config  simclr.Config     // resolved and validated, Seed set
+	Config  config.Config     // resolved and validated, Seed set
 	Varying map[string]string // the settings that differ between the grid's cells (Grid.Varying), rendered as text; seed is not among them
 	Tags    map[string]string // extra facts for the report, e.g. pairwise cells: pair_first, pair_second; nil when none
 	Hash    string            // Config.Hash(): the settings apart from the seed
@@ -83,7 +83,7 @@ type Grid struct {
 	Path        string   // the file, as given to Load or Parse
 	Axes        []string // the [grid] axes in file order
 	Seeds       []int64  // the seeds every cell is repeated for, in order
-	Varying     []string // the settings that differ between cells, in column order: axes first, then simclr.Config field order; seed is left out
+	Varying     []string // the settings that differ between cells, in column order: axes first, then config.Config field order; seed is left out
 	MaxCells    int      // the limit the expansion was checked against
 	Cells       []Cell
 }
@@ -406,7 +406,7 @@ func (p *parser) parseSeeds(raw *rawFile) error {
 		}
 	}
 	if p.seeds == nil {
-		p.seeds = []int64{simclr.DefaultConfig().Seed}
+		p.seeds = []int64{config.DefaultConfig().Seed}
 	}
 	return nil
 }
@@ -559,7 +559,7 @@ func (p *parser) parseVariants(raw *rawFile) error {
 }
 
 // defaultLabel names a variant without a label by its settings in
-// simclr.Config field order: "key=value, ...", or "base" when it has none.
+// config.Config field order: "key=value, ...", or "base" when it has none.
 func defaultLabel(sets []assign) string {
 	sorted := slices.Clone(sets)
 	slices.SortStableFunc(sorted, func(a, b assign) int { return settings[a.key].index - settings[b.key].index })
@@ -615,11 +615,11 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 	}
 	path := "pairwise.transforms"
 	if len(list) == 0 {
-		return p.errAt(path, "needs at least one transform (valid: %s)", strings.Join(simclr.Transforms, ", "))
+		return p.errAt(path, "needs at least one transform (valid: %s)", strings.Join(config.Transforms, ", "))
 	}
 	for i, t := range list {
-		if !slices.Contains(simclr.Transforms, t) {
-			return p.errAt(path, "unknown transform %q (valid: %s)", t, strings.Join(simclr.Transforms, ", "))
+		if !slices.Contains(config.Transforms, t) {
+			return p.errAt(path, "unknown transform %q (valid: %s)", t, strings.Join(config.Transforms, ", "))
 		}
 		if slices.Contains(list[:i], t) {
 			return p.errAt(path, "transform %q appears twice", t)
@@ -899,7 +899,7 @@ func (p *parser) expand() (*Grid, error) {
 			shown, strings.Join(factors, " × "), limit)
 	}
 
-	base := simclr.DefaultConfig()
+	base := config.DefaultConfig()
 	for _, a := range p.base {
 		a.apply(&base)
 	}
@@ -991,7 +991,7 @@ func next(idx []int, axes []axis) bool {
 
 // excluded reports whether any rule matches the cell, marking every rule
 // that does.
-func (p *parser) excluded(cfg *simclr.Config, label string) bool {
+func (p *parser) excluded(cfg *config.Config, label string) bool {
 	out := false
 	for i := range p.rules {
 		r := &p.rules[i]
@@ -1055,11 +1055,11 @@ func (p *parser) checkLabels(rows []row) error {
 	return nil
 }
 
-// validationError places a simclr.Config.Validate failure of a cell of row
+// validationError places a config.Config.Validate failure of a cell of row
 // r where its key was last set for that cell: --set, the row, the axis,
 // [base]; a key left at its default is blamed on the row, else [base].
 func (p *parser) validationError(err error, r row) error {
-	var fe *simclr.FieldError
+	var fe *config.FieldError
 	if !errors.As(err, &fe) {
 		return &Error{File: p.path, Msg: err.Error(), Err: err}
 	}

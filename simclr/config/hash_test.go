@@ -1,4 +1,4 @@
-package simclr
+package config
 
 import "testing"
 
