@@ -12,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 // RunFilter selects runs for ListRuns. Zero fields select everything.
@@ -205,13 +206,13 @@ type RunDetail struct {
 	ExperimentID    int64
 	ErrorText       string // the whole error text
 	ConfigJSON      string
-	Config          simclr.Config
-	Params          []Param             // by key
-	Epochs          []simclr.EpochStats // rebuilt from the per-epoch metrics, by epoch
-	Metrics         []Metric            // every metric row, per-step ones too, by epoch, step, key
-	Evaluations     []simclr.Evaluation // in the order Finish stored them
-	Attempts        []Attempt           // earlier attempts, oldest first
-	Provenance      Provenance          // of the current attempt
+	Config          config.Config
+	Params          []Param              // by key
+	Epochs          []metrics.EpochStats // rebuilt from the per-epoch metrics, by epoch
+	Metrics         []Metric             // every metric row, per-step ones too, by epoch, step, key
+	Evaluations     []metrics.Evaluation // in the order Finish stored them
+	Attempts        []Attempt            // earlier attempts, oldest first
+	Provenance      Provenance           // of the current attempt
 	DatasetChecksum string
 	CreatedAt       time.Time
 	PretrainTime    time.Duration
@@ -334,14 +335,14 @@ func (db *DB) runMetrics(ctx context.Context, id int64) ([]Metric, error) {
 }
 
 // epochsFromMetrics rebuilds the EpochStats of the per-epoch metric rows.
-func epochsFromMetrics(ms []Metric, planned int) []simclr.EpochStats {
-	var out []simclr.EpochStats
+func epochsFromMetrics(ms []Metric, planned int) []metrics.EpochStats {
+	var out []metrics.EpochStats
 	for _, m := range ms {
 		if m.Step != 0 {
 			continue
 		}
 		if len(out) == 0 || out[len(out)-1].Epoch != m.Epoch {
-			out = append(out, simclr.EpochStats{Epoch: m.Epoch, Epochs: planned})
+			out = append(out, metrics.EpochStats{Epoch: m.Epoch, Epochs: planned})
 		}
 		e := &out[len(out)-1]
 		switch m.Key {
@@ -366,7 +367,7 @@ func epochsFromMetrics(ms []Metric, planned int) []simclr.EpochStats {
 	return out
 }
 
-func (db *DB) runEvaluations(ctx context.Context, id int64) ([]simclr.Evaluation, error) {
+func (db *DB) runEvaluations(ctx context.Context, id int64) ([]metrics.Evaluation, error) {
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT protocol, features, label_fraction, train_size, test_size, accuracy, macro_f1,
 		       per_class_f1, confusion, classes, seconds
@@ -375,10 +376,10 @@ func (db *DB) runEvaluations(ctx context.Context, id int64) ([]simclr.Evaluation
 		return nil, err
 	}
 	defer rows.Close()
-	var out []simclr.Evaluation
+	var out []metrics.Evaluation
 	for rows.Next() {
 		var (
-			ev                           simclr.Evaluation
+			ev                           metrics.Evaluation
 			acc, f1                      sql.NullFloat64
 			perClass, confusion, classes string
 			secs                         float64
@@ -405,7 +406,7 @@ func (db *DB) runEvaluations(ctx context.Context, id int64) ([]simclr.Evaluation
 		if err := json.Unmarshal([]byte(classes), &ev.Classes); err != nil {
 			return nil, fmt.Errorf("evaluation %s classes: %w", ev.Protocol, err)
 		}
-		ev.Duration = simclr.Seconds(secs)
+		ev.Duration = metrics.Seconds(secs)
 		out = append(out, ev)
 	}
 	return out, rows.Err()

@@ -11,7 +11,7 @@ import (
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 // Reads for `report build`: every run of an experiment with everything the
@@ -173,7 +173,7 @@ func (db *DB) reportEvaluations(ctx context.Context, expID int64, out []RunDetai
 	for rows.Next() {
 		var (
 			runID                        int64
-			ev                           simclr.Evaluation
+			ev                           metrics.Evaluation
 			acc, f1                      sql.NullFloat64
 			perClass, confusion, classes string
 			secs                         float64
@@ -200,7 +200,7 @@ func (db *DB) reportEvaluations(ctx context.Context, expID int64, out []RunDetai
 		if err := json.Unmarshal([]byte(classes), &ev.Classes); err != nil {
 			return fmt.Errorf("run %d evaluation %s classes: %w", runID, ev.Protocol, err)
 		}
-		ev.Duration = simclr.Seconds(secs)
+		ev.Duration = metrics.Seconds(secs)
 		if i, ok := index[runID]; ok {
 			out[i].Evaluations = append(out[i].Evaluations, ev)
 		}

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 func TestReportRuns(t *testing.T) {
@@ -27,7 +28,7 @@ func TestReportRuns(t *testing.T) {
 	ids := map[cell]int64{}
 	for _, c := range cells {
 		clk.advance(time.Minute)
-		cfg := testConfig(c.seed, func(cfg *simclr.Config) { cfg.Head = c.head })
+		cfg := testConfig(c.seed, func(cfg *config.Config) { cfg.Head = c.head })
 		key := keyOf(cfg)
 		key.Index = c.index
 		id, claimed, _, err := db.Claim(ctx, exp, "head="+c.head, cfg, key, testProv, ClaimPolicy{})
@@ -38,7 +39,7 @@ func TestReportRuns(t *testing.T) {
 	}
 	// Run (0, 1) finishes with per-step losses too; (1, 2) fails, is
 	// retried and interrupted; the others stay running.
-	if err := db.RecordSteps(ctx, ids[cells[1]], []simclr.StepStats{{Epoch: 1, Step: 1, Loss: 6}}); err != nil {
+	if err := db.RecordSteps(ctx, ids[cells[1]], []metrics.StepStats{{Epoch: 1, Step: 1, Loss: 6}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Finish(ctx, ids[cells[1]], result(evaluation("linear", "h", 1, 0.8, 0.79), evaluation("linear", "z", 1, 0.7, 0.69))); err != nil {
@@ -47,7 +48,7 @@ func TestReportRuns(t *testing.T) {
 	if err := db.MarkFailed(ctx, ids[cells[0]], StatusFailed, "out of memory\nstack"); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(2, func(cfg *simclr.Config) { cfg.Head = "linear" })
+	cfg := testConfig(2, func(cfg *config.Config) { cfg.Head = "linear" })
 	key := keyOf(cfg)
 	key.Index = 1
 	if _, claimed, _, err := db.Claim(ctx, exp, "head=linear", cfg, key, testProv, ClaimPolicy{RetryFailed: true}); err != nil || !claimed {

@@ -364,7 +364,7 @@ func (p *parser) setting(path, key string, prim toml.Primitive, extra ...string)
 	if !ok {
 		return assign{}, p.errAt(path, "unknown setting%s", didYouMean(key, settingCandidates(extra...)))
 	}
-	v, msg := decodeValue(&p.md, prim, s.typ)
+	v, msg := decodeValue(&p.md, prim, s.Type)
 	if msg != "" {
 		return assign{}, p.errAt(path, "%s", msg)
 	}
@@ -465,7 +465,7 @@ func (p *parser) parseAxes(raw *rawFile) error {
 		if !ok {
 			return p.errAt(path, "unknown setting%s", didYouMean(k, settingCandidates()))
 		}
-		v, msg := decodeValue(&p.md, m[k], reflect.SliceOf(s.typ))
+		v, msg := decodeValue(&p.md, m[k], reflect.SliceOf(s.Type))
 		if msg != "" {
 			return p.errAt(path, "%s", axisHint(&p.md, m[k], s, msg))
 		}
@@ -489,32 +489,32 @@ func (p *parser) parseAxes(raw *rawFile) error {
 
 // axisHint explains the usual mistake behind an axis type error: a single
 // value, or a flat list for a list-valued setting.
-func axisHint(md *toml.MetaData, prim toml.Primitive, s setting, msg string) string {
+func axisHint(md *toml.MetaData, prim toml.Primitive, s config.Setting, msg string) string {
 	var raw any
 	_ = md.PrimitiveDecode(prim, &raw)
 	list, isList := raw.([]any)
 	switch {
 	case !isList:
 		return fmt.Sprintf("a [grid] axis is a list of values, one per cell, e.g. %s; got %s (a single value belongs in [base])", axisExample(s), describe(raw))
-	case s.typ.Kind() == reflect.Slice && len(list) > 0 && !slices.ContainsFunc(list, func(x any) bool { _, ok := x.([]any); return ok }):
-		return fmt.Sprintf("%s is a list setting, so its axis is a list of lists, one per cell, e.g. %s; got %s", s.name, axisExample(s), describe(raw))
+	case s.Kind.IsList() && len(list) > 0 && !slices.ContainsFunc(list, func(x any) bool { _, ok := x.([]any); return ok }):
+		return fmt.Sprintf("%s is a list setting, so its axis is a list of lists, one per cell, e.g. %s; got %s", s.Name, axisExample(s), describe(raw))
 	}
 	return msg
 }
 
-func axisExample(s setting) string {
-	switch s.typ.Kind() {
-	case reflect.Slice:
-		if s.name == "augment" || s.name == "augment_b" {
-			return s.name + ` = [["crop"], ["crop", "color"]]`
+func axisExample(s config.Setting) string {
+	switch {
+	case s.Kind.IsList():
+		if s.Name == "augment" || s.Name == "augment_b" {
+			return s.Name + ` = [["crop"], ["crop", "color"]]`
 		}
-		return s.name + " = [[...], [...]]"
-	case reflect.String:
-		return s.name + ` = ["a", "b"]`
-	case reflect.Float64:
-		return s.name + " = [0.1, 0.5]"
+		return s.Name + " = [[...], [...]]"
+	case s.Kind == config.String:
+		return s.Name + ` = ["a", "b"]`
+	case s.Kind == config.Float:
+		return s.Name + " = [0.1, 0.5]"
 	}
-	return s.name + " = [1, 2]"
+	return s.Name + " = [1, 2]"
 }
 
 func (p *parser) parseVariants(raw *rawFile) error {
@@ -562,7 +562,7 @@ func (p *parser) parseVariants(raw *rawFile) error {
 // config.Config field order: "key=value, ...", or "base" when it has none.
 func defaultLabel(sets []assign) string {
 	sorted := slices.Clone(sets)
-	slices.SortStableFunc(sorted, func(a, b assign) int { return settings[a.key].index - settings[b.key].index })
+	slices.SortStableFunc(sorted, func(a, b assign) int { return settings[a.key].Index - settings[b.key].Index })
 	parts := make([]string, len(sorted))
 	for i, a := range sorted {
 		parts[i] = a.key + "=" + render(a.val)
@@ -688,7 +688,7 @@ func (p *parser) parseExcludes(raw *rawFile) error {
 				if !ok {
 					return p.errAt(path, "unknown setting%s", didYouMean(k, settingCandidates("label")))
 				}
-				typ = s.typ
+				typ = s.Type
 			}
 			v, msg := decodeValue(&p.md, m[k], typ)
 			if msg != "" {
@@ -735,7 +735,7 @@ func (p *parser) parseSets(*rawFile) error {
 		if !ok {
 			return at.err("unknown setting%s", didYouMean(key, settingCandidates("seeds")))
 		}
-		v, msg := decodeValue(&md, prim, s.typ)
+		v, msg := decodeValue(&md, prim, s.Type)
 		if msg != "" {
 			return at.err("%s", msg)
 		}
@@ -924,7 +924,7 @@ func (p *parser) expand() (*Grid, error) {
 			}
 			clear(idx)
 			for {
-				cfg := cloneConfig(base)
+				cfg := base.Clone()
 				for a, ax := range p.axes {
 					assign{key: ax.key, val: ax.vals[idx[a]]}.apply(&cfg)
 				}

@@ -426,7 +426,7 @@ func TestHugeGridRefusedEarly(t *testing.T) {
 	b.Reset()
 	b.WriteString("name = \"huger\"\n[grid]\n")
 	for _, k := range settingNames {
-		if s := settings[k]; s.typ.Kind() == reflect.Int {
+		if s := settings[k]; s.Type.Kind() == reflect.Int {
 			fmt.Fprintf(&b, "%s = [%s]\n", k, intList(1, 101))
 		}
 	}
