@@ -95,5 +95,7 @@
 // config.Config.Validate rejects, placed where the offending key was set
 // for that cell: a --set override, the variant, the axis, or [base]. Two
 // cells with the same settings and seed are an error naming both labels.
-// Nothing is run until every cell is valid.
+// Nothing is run until every cell is valid. What the file alone cannot
+// show, such as a dataset folder that does not exist, a caller checks
+// after Load and reports with Grid.CellError at the same place.
 package grid

@@ -86,6 +86,25 @@ type Grid struct {
 	Varying     []string // the settings that differ between cells, in column order: axes first, then config.Config field order; seed is left out
 	MaxCells    int      // the limit the expansion was checked against
 	Cells       []Cell
+
+	// For CellError: the parser that read the file, and the row of
+	// each cell.
+	parser   *parser
+	rows     []row
+	cellRows []int
+}
+
+// CellError places err, a problem with cell i's settings found after Load
+// (a *config.FieldError, such as simclr/data's Check of a missing dataset
+// file), where the cell's key was set, as Load places what
+// config.Config.Validate finds: an *Error naming the file (or --set), the
+// line and the key path. Any other error comes back as an *Error on the
+// grid file.
+func (g *Grid) CellError(i int, err error) error {
+	if g.parser == nil || i < 0 || i >= len(g.cellRows) {
+		return &Error{File: g.Path, Msg: err.Error(), Err: err}
+	}
+	return g.parser.validationError(err, g.rows[g.cellRows[i]])
 }
 
 // Load reads the grid file at path and returns its cells, every one
@@ -973,6 +992,7 @@ func (p *parser) expand() (*Grid, error) {
 		seen[id] = i
 	}
 	p.varying(g)
+	g.parser, g.rows, g.cellRows = p, rows, cellRows
 	return g, nil
 }
 

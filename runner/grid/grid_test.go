@@ -488,3 +488,38 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// TestCellError: a problem found after Load with one cell's settings is
+// placed where that cell's key was set, as Validate's problems are.
+func TestCellError(t *testing.T) {
+	src := "name = \"v\"\n[base]\ndataset = \"imagefolder\"\npath = \"a\"\n[grid]\ntest_path = [\"t1\", \"t2\"]\n" +
+		"[[variant]]\nlabel = \"first\"\n[[variant]]\nlabel = \"second\"\npath = \"b\"\n"
+	g := mustParse(t, src, Options{})
+	missing := func(key string) error { return &config.FieldError{Key: key, Msg: "missing x"} }
+	tests := []struct {
+		cell int
+		err  error
+		want string
+	}{
+		{0, missing("path"), "t.toml:4: base.path: missing x"},
+		{2, missing("path"), "t.toml:11: variant[2].path: missing x"},
+		{3, missing("test_path"), "t.toml:6: grid.test_path: missing x"},
+		{1, missing("dataset"), "t.toml:3: base.dataset: missing x"},
+		{2, missing("dataset"), "t.toml:3: base.dataset: missing x"},
+		{1, errors.New("disk on fire"), "t.toml: disk on fire"},
+	}
+	for _, tt := range tests {
+		err := g.CellError(tt.cell, tt.err)
+		var ge *Error
+		if !errors.As(err, &ge) || err.Error() != tt.want {
+			t.Errorf("CellError(%d, %v) = %v, want the *Error %q", tt.cell, tt.err, err, tt.want)
+		}
+		if !errors.Is(err, tt.err) {
+			t.Errorf("CellError(%d, %v) does not wrap the cause", tt.cell, tt.err)
+		}
+	}
+	set := mustParse(t, src, Options{Set: []string{"dataset=imagefolder"}})
+	if err, want := set.CellError(2, missing("dataset")), "--set dataset=imagefolder: dataset: missing x"; err == nil || err.Error() != want {
+		t.Errorf("CellError with --set dataset = %v, want %q", err, want)
+	}
+}
