@@ -108,7 +108,8 @@ func TestBadGridFiles(t *testing.T) {
 }
 
 // TestBadGridLeavesDBUntouched: a bad grid run against an existing
-// database writes nothing to it (no experiment row).
+// database writes nothing to it (no experiment row): a grid error, a
+// setting out of range, a dataset folder missing (even for a later cell).
 func TestBadGridLeavesDBUntouched(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "results.db")
 	mustRun(t, 0, "run", "testdata/tiny.toml", "--db", db, "--set", "epochs=1", "--set", "linear_epochs=5")
@@ -116,7 +117,8 @@ func TestBadGridLeavesDBUntouched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"grid/testdata/bad/unknown_transform_grid.toml", "grid/testdata/bad/duplicate_key.toml"} {
+	for _, f := range []string{"grid/testdata/bad/unknown_transform_grid.toml", "grid/testdata/bad/duplicate_key.toml",
+		"grid/testdata/bad/simclr_zero_epochs.toml", "testdata/bad/imagefolder_missing_path.toml", "testdata/bad/missing_path_in_later_variant.toml"} {
 		mustRun(t, 2, "run", f, "--db", db)
 	}
 	after, err := os.ReadFile(db)

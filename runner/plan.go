@@ -34,7 +34,7 @@ Prints the cells of the grid in FILE.toml in run order, one a line: index,
 seed, config hash, label, the settings that vary, pairwise tags, then the
 cell's status in the results database (- when it has no run yet), its run
 id, and an estimated time. It reads and validates the whole grid as run
-does, and runs nothing. The database is opened read-only and never
+does (dataset files included), and runs nothing. The database is opened read-only and never
 created; without one every status is - and every estimate ?.
 
 The estimate of a cell is the mean duration of the finished runs in the
@@ -66,6 +66,9 @@ func (c *PlanCommand) Run(ctx context.Context, args []string) error {
 	}
 	g, err := grid.Load(pos[0], grid.Options{Set: sets, MaxCells: *maxCells})
 	if err != nil {
+		return err
+	}
+	if err := preflight(g); err != nil {
 		return err
 	}
 	return writePlan(ctx, c.Stdout, c.Stderr, g, *dbPath, *jobs)

@@ -47,8 +47,9 @@ Usage: runner run FILE.toml [flags]
 
 Runs every cell of the grid in FILE.toml (pretrain + evaluate through the
 simclr package) and records it in the results database. The whole grid is
-read and validated first: a bad file, a bad --set or a grid over
---max-cells stops here with exit status 2 and nothing written.
+read and validated first: a bad file, a bad --set, a dataset file missing
+for any cell or a grid over --max-cells stops here with exit status 2 and
+nothing written.
 
 A cell is experiment name + config hash + seed. A cell that finished
 before is skipped; a failed or interrupted one is rerun only with
@@ -99,6 +100,9 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 
 	g, err := grid.Load(pos[0], grid.Options{Set: sets, MaxCells: *maxCells})
 	if err != nil {
+		return err
+	}
+	if err := preflight(g); err != nil {
 		return err
 	}
 	if *dryRun {
