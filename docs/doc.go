@@ -4,5 +4,5 @@
 // store/schema.md leads to a file of the repository (and to a heading, for
 // a #fragment into Markdown); every TOML example is a grid that
 // runner/grid accepts; and grids.md's settings table names every setting
-// of simclr.Config and nothing else. The package has no code of its own.
+// of config.Config and nothing else. The package has no code of its own.
 package docs
