@@ -93,7 +93,7 @@ report:
 
 # results runs exactly the published grids into results/results.db (hours;
 # resumable: rerun it after an interruption, finished cells are skipped),
-# then rebuilds the report. README, "What it found", is its output.
+# then rebuilds the report (results/report.md; docs/findings.md reads it).
 SEEDS ?= [1,2,3]
 results: data deps
 	$(MAKE) build

@@ -8,6 +8,7 @@ require (
 	github.com/chromedp/chromedp v0.24.0
 	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/vbauerster/mpb/v8 v8.16.2
+	github.com/yuin/goldmark v1.8.7
 	golang.org/x/image v0.30.0
 	golang.org/x/sys v0.48.0
 	golang.org/x/term v0.46.0

@@ -10,7 +10,7 @@
 # /usr/bin/python3) imports torch (Debian: apt-get install python3-torch).
 #
 # Environment:
-#   RUNS=5           runs of each side per input (at least 5 for the issue-5 yardstick)
+#   RUNS=5           runs of each side per input (at least 5, as in docs/performance.md)
 #   BENCHTIME=5x     go test -benchtime of each Go run (steps measured per run)
 #   TORCH_STEPS=5    measured steps per PyTorch run (median step time)
 #   THREADS=2        threads of both sides: GOMAXPROCS, torch.set_num_threads

@@ -1,5 +1,6 @@
-# Copied from /work/shared/bench/torch_simclr_step.py (the issue-5 reference step);
-# keep in step with it: same model, batch, threads, loss and optimiser as BenchmarkSimCLRStep.
+# The PyTorch reference step the project was specified against, unchanged below this
+# header; `make bench` (bench/compare.sh, docs/performance.md) times it beside
+# simclr/nn BenchmarkSimCLRStep: keep the two in step (model, batch, threads, loss, optimiser).
 """PyTorch CPU reference for one SimCLR pretraining step on the reference model.
 
 The reference model (the same one the Go benchmark must build):

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // benchSpecs is a database of 1000 runs in four experiments: a 5×5
@@ -28,7 +28,7 @@ func benchSpecs() []expSpec {
 			if a == b {
 				label, aug = a, []string{"crop", a}
 			}
-			c := cellSpec{label: label, cfg: base(func(c *simclr.Config) { c.Augment = aug; c.AugmentB = []string{"crop"} }),
+			c := cellSpec{label: label, cfg: base(func(c *config.Config) { c.Augment = aug; c.AugmentB = []string{"crop"} }),
 				acc: 0.5 + 0.05*float64((i*3+j)%6), fates: map[int64]string{8: failed}}
 			pairs.cells = append(pairs.cells, c)
 		}
@@ -39,7 +39,7 @@ func benchSpecs() []expSpec {
 			hh, dd := h, d
 			heads.cells = append(heads.cells, cellSpec{
 				label: fmt.Sprintf("head=%s, proj_dim=%d", h, d),
-				cfg: base(func(c *simclr.Config) {
+				cfg: base(func(c *config.Config) {
 					c.Head, c.ProjDim, c.EvalFeatures = hh, dd, []string{"h", "z"}
 				}),
 				acc: 0.7 + 0.03*float64(hi), zDrop: 0.05 * float64(hi),
@@ -52,16 +52,16 @@ func benchSpecs() []expSpec {
 			b, e := bs, ep
 			scaling.cells = append(scaling.cells, cellSpec{
 				label: fmt.Sprintf("batch_size=%d, epochs=%d", bs, ep),
-				cfg:   base(func(c *simclr.Config) { c.BatchSize, c.Epochs = b, e }),
+				cfg:   base(func(c *config.Config) { c.BatchSize, c.Epochs = b, e }),
 				acc:   0.6 + 0.02*float64(bi) + 0.03*float64(ei), fates: map[int64]string{10: interrupted},
 			})
 		}
 	}
 	table := expSpec{name: "big_table", grid: "experiments/big_table.toml", seeds: seeds(10), prov: labProv}
-	all := simclr.Transforms
+	all := config.Transforms
 	add := func(aug ...string) {
 		table.cells = append(table.cells, cellSpec{
-			label: fmt.Sprint(aug), cfg: base(func(c *simclr.Config) { c.Augment = aug; c.Eval = []string{"linear", "finetune"} }),
+			label: fmt.Sprint(aug), cfg: base(func(c *config.Config) { c.Augment = aug; c.Eval = []string{"linear", "finetune"} }),
 			acc: 0.6 + 0.004*float64(len(table.cells)),
 		})
 	}

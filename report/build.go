@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/report/document"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
@@ -13,26 +15,35 @@ import (
 // ReportFile is the name of the markdown file build writes.
 const ReportFile = "report.md"
 
+const buildUsage = `Usage:
+  report build [--db results/results.db] [--out results/] [--experiment NAME ...]
+`
+
 type buildCommand struct {
 	m *Main
 }
 
 // Run runs `report build`.
 func (c *buildCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("build", "report build [--db results/results.db] [--out results/] [--experiment NAME ...]", c.m.Stdout)
+	fs := cli.NewFlagSet("report", "build", buildUsage, c.m.Stdout)
 	dbPath := fs.String("db", "results/results.db", "results database to read (opened read-only)")
 	out := fs.String("out", "results/", "directory for report.md and the PNG figures (created if missing)")
-	var exps stringList
+	var exps cli.StringList
 	fs.Var(&exps, "experiment", "report only this experiment (repeatable; default: every experiment with runs)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := fs.Parse(args)
 	if err != nil {
-		return flagError("build", err)
+		return err
 	}
 	if len(pos) > 0 {
-		return &usageError{msg: fmt.Sprintf("build: unexpected argument %q", pos[0]), hint: "build takes only flags; see report build -h"}
+		return cli.Usagef("build: unexpected argument %q (build takes only flags; see report build -h)", pos[0])
 	}
 	if *out == "" {
-		return &usageError{msg: "build: --out is empty", hint: "give a directory, e.g. --out results/"}
+		return cli.Usagef("build: --out is empty (give a directory, e.g. --out results/)")
+	}
+	for _, e := range exps {
+		if strings.TrimSpace(e) == "" {
+			return cli.Usagef("build: --experiment %q: empty value (name an experiment; see report build -h)", e)
+		}
 	}
 
 	db, err := store.OpenReadOnly(*dbPath)
@@ -62,7 +73,7 @@ func (c *buildCommand) Run(ctx context.Context, args []string) error {
 // (report.md) last. A failure before the renames leaves dir as it was.
 func writeAll(dir string, files []document.File) (err error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
-		return &usageError{msg: fmt.Sprintf("build: --out %s is a file, not a directory", dir)}
+		return cli.Usagef("build: --out %s is a file, not a directory", dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("build: create output directory: %w", err)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/report/chart"
 )
 
@@ -24,8 +25,16 @@ func run(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}
-	code := m.Run(context.Background(), args)
+	code := execute(context.Background(), m, args...)
 	return code, out.String(), errb.String()
+}
+
+// execute runs m as main does: it prints Run's error on m.Stderr and
+// returns the exit code.
+func execute(ctx context.Context, m *Main, args ...string) int {
+	err := m.Run(ctx, args)
+	cli.PrintError(m.Stderr, "report", err)
+	return cli.ExitCode(err)
 }
 
 // inTempDir makes a fresh directory the working directory, so paths in

@@ -34,7 +34,11 @@
 // database without runs, refused or invalid SQL); 1 any other failure
 // (including a database whose runs all failed).
 //
-// main.go only parses the command line, sets up signal handling and maps
-// errors to exit codes; each subcommand lives in its own file and is
-// driven in-process by the tests through Main.
+// Flags may come before or after the arguments; everything after "--" is
+// an argument, never a flag (so a statement that starts with a "--"
+// comment goes after a "--"). The flag sets, the exit codes and the errors that choose
+// them are package internal/cli's, shared with the runner. Main.Run
+// returns an error; main.go only sets up signal handling, prints the error
+// and exits with cli.ExitCode. Each subcommand lives in its own file and
+// is driven in-process by the tests through Main.
 package main

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
@@ -40,7 +40,7 @@ const (
 // cellSpec is one row of a fixture grid.
 type cellSpec struct {
 	label string
-	cfg   simclr.Config
+	cfg   config.Config
 	acc   float64          // mean linear-evaluation accuracy the runs scatter around
 	zDrop float64          // accuracy lost on z when eval_features has z
 	fates map[int64]string // seed → outcome; missing = finished
@@ -62,8 +62,8 @@ func (c *fixtureClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 var labProv = store.Provenance{GitCommit: "3f9c2a1b7d4e8f60", GoVersion: "go1.26.8", GOMAXPROCS: 2, Host: "lab-box", PID: 4242}
 
-func base(mods ...func(*simclr.Config)) simclr.Config {
-	c := simclr.DefaultConfig()
+func base(mods ...func(*config.Config)) config.Config {
+	c := config.DefaultConfig()
 	c.Eval = []string{"linear"}
 	for _, m := range mods {
 		m(&c)
@@ -80,17 +80,17 @@ func fixtureSpecs() []expSpec {
 		name: "seed_table", description: "The seed document's F1 table: augmentations and baselines",
 		grid: "experiments/seed_table.toml", seeds: []int64{1, 2, 3}, prov: labProv,
 	}
-	ft := func(c *simclr.Config) { c.Eval = []string{"linear", "finetune"}; c.LabelFraction = []float64{0.1} }
-	aug := func(list ...string) func(*simclr.Config) { return func(c *simclr.Config) { c.Augment = list } }
-	method := func(m string) func(*simclr.Config) { return func(c *simclr.Config) { c.Method = m } }
+	ft := func(c *config.Config) { c.Eval = []string{"linear", "finetune"}; c.LabelFraction = []float64{0.1} }
+	aug := func(list ...string) func(*config.Config) { return func(c *config.Config) { c.Augment = list } }
+	method := func(m string) func(*config.Config) { return func(c *config.Config) { c.Method = m } }
 	seedTable.cells = []cellSpec{
 		{label: "crop+color", cfg: base(ft, aug("crop", "color")), acc: 0.83},
 		{label: "crop", cfg: base(ft, aug("crop")), acc: 0.71, fates: map[int64]string{3: running}},
 		{label: "color", cfg: base(ft, aug("color")), acc: 0.75, fates: map[int64]string{3: interrupted}},
 		{label: "cutout+color+noise+blur", cfg: base(ft, aug("cutout", "color", "noise", "blur")), acc: 0.78, fates: map[int64]string{2: failed}},
-		{label: "raw pixels", cfg: base(ft, method(simclr.MethodRawPixels)), acc: 0.8},
-		{label: "random-init", cfg: base(ft, method(simclr.MethodRandomInit)), acc: 0.76},
-		{label: "supervised", cfg: base(ft, method(simclr.MethodSupervised)), acc: 0.89},
+		{label: "raw pixels", cfg: base(ft, method(config.MethodRawPixels)), acc: 0.8},
+		{label: "random-init", cfg: base(ft, method(config.MethodRandomInit)), acc: 0.76},
+		{label: "supervised", cfg: base(ft, method(config.MethodSupervised)), acc: 0.89},
 	}
 
 	pairs := expSpec{
@@ -109,7 +109,7 @@ func fixtureSpecs() []expSpec {
 			if a == b {
 				label, augA = a, []string{"crop", a}
 			}
-			c := cellSpec{label: label, cfg: base(func(c *simclr.Config) { c.Augment = augA; c.AugmentB = []string{"crop"} }), acc: pairAcc[[2]string{a, b}]}
+			c := cellSpec{label: label, cfg: base(func(c *config.Config) { c.Augment = augA; c.AugmentB = []string{"crop"} }), acc: pairAcc[[2]string{a, b}]}
 			if a == "blur" && b == "crop" {
 				c.fates = map[int64]string{2: failed}
 			}
@@ -128,7 +128,7 @@ func fixtureSpecs() []expSpec {
 			hh, dd := h, d
 			heads.cells = append(heads.cells, cellSpec{
 				label: fmt.Sprintf("head=%s, proj_dim=%d", h, d),
-				cfg: base(func(c *simclr.Config) {
+				cfg: base(func(c *config.Config) {
 					c.Head, c.ProjDim, c.EvalFeatures = hh, dd, []string{"h", "z"}
 				}),
 				acc: headAcc[h] + 0.005*float64(d/64), zDrop: headZ[h],
@@ -146,7 +146,7 @@ func fixtureSpecs() []expSpec {
 			b, e := bs, ep
 			c := cellSpec{
 				label: fmt.Sprintf("batch_size=%d, epochs=%d", bs, ep),
-				cfg:   base(func(c *simclr.Config) { c.BatchSize, c.Epochs = b, e }),
+				cfg:   base(func(c *config.Config) { c.BatchSize, c.Epochs = b, e }),
 				acc:   0.62 + 0.025*math.Log2(float64(bs)/64) + 0.05*math.Log2(float64(ep)/5),
 			}
 			if bs == 256 && ep == 20 {
@@ -204,7 +204,7 @@ func writeExperiment(ctx context.Context, db *store.DB, clk *fixtureClock, e exp
 			switch fate := c.fates[seed]; fate {
 			case finished:
 				clk.advance(time.Duration(len(epochs)) * perEpoch)
-				res := &simclr.Result{
+				res := &metrics.Result{
 					Epochs:          epochs,
 					DatasetChecksum: "0b7f3c9e2d41a6587c1e",
 					PretrainTime:    time.Duration(len(epochs)) * perEpoch,
@@ -254,21 +254,21 @@ func labelHash(s string) uint64 {
 // fixtureEpochs are the health signals of a run: NT-Xent falling from
 // log(2N−1) (a collapsed encoder), contrastive accuracy rising; supervised
 // runs report cross-entropy; raw pixels and random-init do not train.
-func fixtureEpochs(cfg simclr.Config, rng *rand.Rand) []simclr.EpochStats {
+func fixtureEpochs(cfg config.Config, rng *rand.Rand) []metrics.EpochStats {
 	switch cfg.Method {
-	case simclr.MethodRawPixels, simclr.MethodRandomInit:
+	case config.MethodRawPixels, config.MethodRandomInit:
 		return nil
 	}
-	var out []simclr.EpochStats
+	var out []metrics.EpochStats
 	start := math.Log(float64(2*cfg.BatchSize - 1))
 	for e := 1; e <= cfg.Epochs; e++ {
 		prog := 1 - math.Exp(-float64(e)/4)
 		loss := start * (1 - 0.4*prog)
 		acc := 0.15 + 0.55*prog
-		if cfg.Method == simclr.MethodSupervised {
+		if cfg.Method == config.MethodSupervised {
 			loss, acc = 2.3*(1-0.85*prog), 0
 		}
-		out = append(out, simclr.EpochStats{
+		out = append(out, metrics.EpochStats{
 			Epoch: e, Epochs: cfg.Epochs, Steps: 10000 / cfg.BatchSize,
 			Loss:           loss + 0.03*rng.NormFloat64(),
 			LR:             cfg.LR,
@@ -285,17 +285,17 @@ func fixtureEpochs(cfg simclr.Config, rng *rand.Rand) []simclr.EpochStats {
 // for raw pixels; on h, and on z when asked), and fine-tuning per label
 // fraction, each computed by simclr/metrics from a confusion matrix whose
 // recall scatters around the cell's accuracy.
-func fixtureEvals(cfg simclr.Config, c cellSpec, rng *rand.Rand) ([]simclr.Evaluation, error) {
+func fixtureEvals(cfg config.Config, c cellSpec, rng *rand.Rand) ([]metrics.Evaluation, error) {
 	acc := c.acc + 0.008*rng.NormFloat64()
-	var out []simclr.Evaluation
+	var out []metrics.Evaluation
 	for _, proto := range cfg.Eval {
 		switch proto {
 		case "linear":
 			feats := cfg.EvalFeatures
 			switch cfg.Method {
-			case simclr.MethodRawPixels:
+			case config.MethodRawPixels:
 				feats = []string{"pixels"}
-			case simclr.MethodSupervised:
+			case config.MethodSupervised:
 				feats = []string{"h"}
 			}
 			for _, f := range feats {
@@ -312,7 +312,7 @@ func fixtureEvals(cfg simclr.Config, c cellSpec, rng *rand.Rand) ([]simclr.Evalu
 		case "finetune":
 			for _, frac := range cfg.LabelFraction {
 				f := "h"
-				if cfg.Method == simclr.MethodRawPixels {
+				if cfg.Method == config.MethodRawPixels {
 					f = "pixels"
 				}
 				ev, err := fixtureEval("finetune", f, frac, acc+0.02, rng)
@@ -326,7 +326,7 @@ func fixtureEvals(cfg simclr.Config, c cellSpec, rng *rand.Rand) ([]simclr.Evalu
 	return out, nil
 }
 
-func fixtureEval(proto, features string, frac, acc float64, rng *rand.Rand) (simclr.Evaluation, error) {
+func fixtureEval(proto, features string, frac, acc float64, rng *rand.Rand) (metrics.Evaluation, error) {
 	const perClass = 100
 	var yTrue, yPred []int
 	for c := range fashionClasses {
@@ -347,9 +347,9 @@ func fixtureEval(proto, features string, frac, acc float64, rng *rand.Rand) (sim
 	}
 	s, err := metrics.Compute(yTrue, yPred, len(fashionClasses))
 	if err != nil {
-		return simclr.Evaluation{}, err
+		return metrics.Evaluation{}, err
 	}
-	return simclr.Evaluation{
+	return metrics.Evaluation{
 		Protocol: proto, Features: features, LabelFraction: frac,
 		TrainSize: int(60000 * frac), TestSize: len(yTrue),
 		Accuracy: s.Accuracy, MacroF1: s.MacroF1, PerClassF1: s.PerClassF1, Confusion: s.Confusion,

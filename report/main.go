@@ -5,12 +5,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	code := m.Run(ctx, os.Args[1:])
+	m := NewMain()
+	err := m.Run(ctx, os.Args[1:])
 	stop()
-	os.Exit(code)
+	cli.PrintError(m.Stderr, "report", err)
+	os.Exit(cli.ExitCode(err))
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/report/table"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
@@ -16,29 +17,34 @@ type queryCommand struct {
 
 var formats = []string{"table", "csv", "json"}
 
+const queryUsage = `Usage:
+  report query 'SQL' [--db results/results.db] [--format table|csv|json]
+
+  Runs one read-only statement (SELECT, WITH, VALUES or EXPLAIN). 'SQL' may be - to read it from stdin.
+  The tables and the run_summary view are described in store/schema.md.
+`
+
 // Run runs `report query`.
 func (c *queryCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("query", "report query 'SQL' [--db results/results.db] [--format table|csv|json]\n\n"+
-		"  Runs one read-only statement (SELECT, WITH, VALUES or EXPLAIN). 'SQL' may be - to read it from stdin.\n"+
-		"  The tables and the run_summary view are described in store/schema.md.", c.m.Stdout)
+	fs := cli.NewFlagSet("report", "query", queryUsage, c.m.Stdout)
 	dbPath := fs.String("db", "results/results.db", "results database to read (opened read-only)")
 	format := fs.String("format", "table", "output format: table, csv or json")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := fs.Parse(args)
 	if err != nil {
-		return flagError("query", err)
+		return err
 	}
 	switch {
 	case len(pos) == 0:
-		return &usageError{msg: "query: missing the SQL statement", hint: `e.g. report query 'SELECT label, linear_f1 FROM run_summary'`}
+		return cli.Usagef("query: missing the SQL statement (e.g. report query 'SELECT label, linear_f1 FROM run_summary')")
 	case len(pos) > 1:
-		return &usageError{msg: fmt.Sprintf("query: %d arguments, want one SQL statement", len(pos)), hint: "quote the statement"}
+		return cli.Usagef("query: %d arguments, want one SQL statement (%s)", len(pos), extraArgsHint(pos))
 	}
 	valid := false
 	for _, f := range formats {
 		valid = valid || *format == f
 	}
 	if !valid {
-		return &usageError{msg: fmt.Sprintf("query: unknown --format %q", *format), hint: "valid: " + strings.Join(formats, ", ")}
+		return cli.Usagef("query: unknown --format %q (valid: %s)", *format, strings.Join(formats, ", "))
 	}
 	sql := pos[0]
 	if sql == "-" {
@@ -65,6 +71,19 @@ func (c *queryCommand) Run(ctx context.Context, args []string) error {
 		return table.WriteJSON(c.m.Stdout, cols, rows)
 	}
 	return writeTable(c.m.Stdout, cols, rows)
+}
+
+// extraArgsHint is the hint for more arguments than one statement. An
+// argument that looks like a flag can only be one because it came after
+// "--" (report query 'SQL' -- --db x): say so, since the flag was not
+// used.
+func extraArgsHint(args []string) string {
+	for _, a := range args {
+		if len(a) > 1 && a[0] == '-' {
+			return fmt.Sprintf("quote the statement; %q came after -- so it is an argument, not a flag", a)
+		}
+	}
+	return "quote the statement"
 }
 
 func writeTable(w io.Writer, cols []string, rows [][]any) error {

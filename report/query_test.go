@@ -63,7 +63,7 @@ func TestQueryStdin(t *testing.T) {
 	writeFixture(t, "results.db", fixtureSpecs()[:1])
 	var out, errb bytes.Buffer
 	m := &Main{Stdin: strings.NewReader("SELECT count(*) AS n FROM runs"), Stdout: &out, Stderr: &errb}
-	if code := m.Run(t.Context(), []string{"query", "-", "--db", "results.db", "--format", "csv"}); code != 0 || out.String() != "n\n21\n" {
+	if code := execute(t.Context(), m, "query", "-", "--db", "results.db", "--format", "csv"); code != 0 || out.String() != "n\n21\n" {
 		t.Errorf("report query - (stdin) = exit %d, %q, %q, want n=21", code, out.String(), errb.String())
 	}
 }

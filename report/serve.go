@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/report/serve"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
@@ -18,7 +19,8 @@ type serveCommand struct {
 	m *Main
 }
 
-const serveSynopsis = `report serve [--db results/results.db] [--addr 127.0.0.1:8080]
+const serveUsage = `Usage:
+  report serve [--db results/results.db] [--addr 127.0.0.1:8080]
 
   Serves a read-only web page of the database: experiments and runs (sortable,
   filterable), a page per run and a comparison of 2 to 10 runs. New runs appear
@@ -26,26 +28,28 @@ const serveSynopsis = `report serve [--db results/results.db] [--addr 127.0.0.1:
 
   The default address answers this machine only. Like mlflow ui --host, give
   --addr 0.0.0.0:8080 (or :8080) to serve every network interface: anyone who
-  can reach the machine can then read the results; there is no login.`
+  can reach the machine can then read the results; there is no login.
+  Ctrl-C stops it.
+`
 
 // Run runs `report serve` until ctx is cancelled (Ctrl-C).
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("serve", serveSynopsis, c.m.Stdout)
+	fs := cli.NewFlagSet("report", "serve", serveUsage, c.m.Stdout)
 	dbPath := fs.String("db", "results/results.db", "results database to read (opened read-only)")
 	addr := fs.String("addr", "127.0.0.1:8080", "HOST:PORT to listen on; port 0 picks a free one")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := fs.Parse(args)
 	if err != nil {
-		return flagError("serve", err)
+		return err
 	}
 	if len(pos) > 0 {
-		return &usageError{msg: fmt.Sprintf("serve: unexpected argument %q", pos[0]), hint: "serve takes only flags; see report serve -h"}
+		return cli.Usagef("serve: unexpected argument %q (serve takes only flags; see report serve -h)", pos[0])
 	}
 	host, port, err := net.SplitHostPort(*addr)
 	if err != nil {
-		return &usageError{msg: fmt.Sprintf("serve: --addr %q is not HOST:PORT", *addr), hint: "e.g. --addr 127.0.0.1:8080"}
+		return cli.Usagef("serve: --addr %q is not HOST:PORT (e.g. --addr 127.0.0.1:8080)", *addr)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return &usageError{msg: fmt.Sprintf("serve: --addr %q: port %q is not a number from 0 to 65535", *addr, port), hint: "e.g. --addr 127.0.0.1:8080"}
+		return cli.Usagef("serve: --addr %q: port %q is not a number from 0 to 65535 (e.g. --addr 127.0.0.1:8080)", *addr, port)
 	}
 
 	db, err := store.OpenReadOnly(*dbPath)

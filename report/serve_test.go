@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
@@ -29,7 +30,7 @@ func startServe(t *testing.T, args ...string) string {
 	m := &Main{Stdin: strings.NewReader(""), Stdout: pw, Stderr: &errb}
 	done := make(chan int, 1)
 	go func() {
-		code := m.Run(ctx, append([]string{"serve"}, args...))
+		code := execute(ctx, m, append([]string{"serve"}, args...)...)
 		pw.Close()
 		done <- code
 	}()
@@ -162,12 +163,12 @@ func TestServeSeesNewRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := base(func(c *simclr.Config) { c.Seed = 7 })
+	cfg := base(func(c *config.Config) { c.Seed = 7 })
 	id, claimed, _, err := w.Claim(ctx, expID, "late arrival", cfg, store.CellKey{Seed: 7}, labProv, store.ClaimPolicy{})
 	if err != nil || !claimed {
 		t.Fatalf("Claim = %v, %v", claimed, err)
 	}
-	if err := w.RecordEpoch(ctx, id, simclr.EpochStats{Epoch: 1, Epochs: cfg.Epochs, Loss: 5.1, ContrastiveAcc: 0.2}); err != nil {
+	if err := w.RecordEpoch(ctx, id, metrics.EpochStats{Epoch: 1, Epochs: cfg.Epochs, Loss: 5.1, ContrastiveAcc: 0.2}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -181,9 +182,9 @@ func TestServeSeesNewRuns(t *testing.T) {
 		t.Errorf("GET /runs/%d: status %d, want the running run's page", id, status)
 	}
 	// It finishes: the reload shows its score.
-	ev := simclr.Evaluation{Protocol: "linear", Features: "h", LabelFraction: 1, TrainSize: 10, TestSize: 10, Accuracy: 0.5, MacroF1: 0.4321,
+	ev := metrics.Evaluation{Protocol: "linear", Features: "h", LabelFraction: 1, TrainSize: 10, TestSize: 10, Accuracy: 0.5, MacroF1: 0.4321,
 		PerClassF1: []float64{0.4, 0.5}, Confusion: [][]int{{3, 2}, {3, 2}}, Classes: []string{"a", "b"}}
-	if err := w.Finish(ctx, id, &simclr.Result{FinalLoss: 5.1, Evaluations: []simclr.Evaluation{ev}}); err != nil {
+	if err := w.Finish(ctx, id, &metrics.Result{FinalLoss: 5.1, Evaluations: []metrics.Evaluation{ev}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, body := fetch(t, url+"/?experiment=late"); !strings.Contains(body, "0.432") || !strings.Contains(body, "finished") {

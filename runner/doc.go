@@ -11,10 +11,10 @@
 //	runner show RUN_ID
 //	runner export [--experiment NAME] --format csv|json|md
 //
-// Flags may follow the positional argument; "runner CMD -h" prints a
-// command's usage and exits 0. The stdlib flag package stops at the first
-// non-flag argument, so parseArgs resumes parsing after each positional
-// one; no CLI library is needed for five commands with a handful of flags.
+// Flags may follow the positional argument, and everything after "--" is
+// positional; "runner CMD -h" prints a command's usage and exits 0. The
+// flag sets, the exit codes and the errors that choose them are package
+// internal/cli's, shared with the report command.
 //
 // Exit status: 0 success; 1 when a cell failed (after the others were
 // run) or on a database error; 2 on bad input (usage errors, grid errors
@@ -49,6 +49,8 @@
 // ls, show and export read the database read-only through
 // store.ListRuns, store.GetRun and store.ExportRuns.
 //
-// Main runs the program with its own stdout and stderr, so tests drive it
-// in-process; the subprocess tests build the binary once.
+// Main runs the program with its own stdout and stderr and returns an
+// error, so tests drive it in-process; main.go only sets up signal
+// handling and GOGC, prints the error and exits with cli.ExitCode. The
+// subprocess tests build the binary once.
 package main

@@ -3,11 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/report/table"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
@@ -36,20 +35,16 @@ values), md (a markdown table).
 
 // Run runs the command.
 func (c *ExportCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("export")
+	fs := cli.NewFlagSet("runner", "export", exportUsage, c.Stdout)
 	dbPath := fs.String("db", defaultDB, "results database `file`")
 	exp := fs.String("experiment", "", "only runs of the experiment `NAME`")
 	format := fs.String("format", "csv", "output `format`: csv, json or md")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(c.Stdout, fs, exportUsage)
-		return nil
-	}
+	pos, err := fs.Parse(args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 {
-		return usageErrorf("export: unexpected argument %q (usage: runner export [--experiment NAME] --format csv|json|md)", pos[0])
+		return cli.Usagef("export: unexpected argument %q (usage: runner export [--experiment NAME] --format csv|json|md)", pos[0])
 	}
 	var write func(io.Writer, []string, [][]any) error
 	switch *format {
@@ -60,7 +55,7 @@ func (c *ExportCommand) Run(ctx context.Context, args []string) error {
 	case "md":
 		write = table.WriteMarkdown
 	default:
-		return usageErrorf("export: --format %q: unknown format (valid: csv, json, md)", *format)
+		return cli.Usagef("export: --format %q: unknown format (valid: csv, json, md)", *format)
 	}
 	db, err := store.OpenReadOnly(*dbPath)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/runner/grid"
 	"github.com/simclr-ablate/simclr-ablate/simclr"
 	"github.com/simclr-ablate/simclr-ablate/store"
@@ -90,8 +91,16 @@ func runMainCtx(t *testing.T, ctx context.Context, args ...string) (code int, st
 	t.Helper()
 	var out, errb syncBuffer
 	m := &Main{Stdout: &out, Stderr: &errb, Terminal: func() bool { return false }}
-	code = m.Execute(ctx, args)
+	code = execute(ctx, m, args...)
 	return code, out.String(), errb.String()
+}
+
+// execute runs m as main does: it prints Run's error on m.Stderr and
+// returns the exit code.
+func execute(ctx context.Context, m *Main, args ...string) int {
+	err := m.Run(ctx, args)
+	cli.PrintError(m.Stderr, "runner", err)
+	return cli.ExitCode(err)
 }
 
 // mustRun runs the program in-process and fails the test unless it exits

@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -13,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
@@ -42,27 +41,23 @@ duration_s, ...) and settings (head, batch_size, temperature, augment,
 
 // Run runs the command.
 func (c *LsCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("ls")
+	fs := cli.NewFlagSet("runner", "ls", lsUsage, c.Stdout)
 	dbPath := fs.String("db", defaultDB, "results database `file`")
 	exp := fs.String("experiment", "", "only runs of the experiment `NAME`")
 	status := fs.String("status", "", "only runs with this `status`: "+strings.Join(store.Statuses, ", "))
 	where := fs.String("where", "", "only runs matching the filter `EXPR` (see above)")
 	limit := fs.Int("n", 0, "at most `N` runs (0: all)")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(c.Stdout, fs, lsUsage)
-		return nil
-	}
+	pos, err := fs.Parse(args)
 	if err != nil {
 		return err
 	}
 	switch {
 	case len(pos) != 0:
-		return usageErrorf("ls: unexpected argument %q (filters are flags: --experiment, --status, --where)", pos[0])
+		return cli.Usagef("ls: unexpected argument %q (filters are flags: --experiment, --status, --where)", pos[0])
 	case *status != "" && !slices.Contains(store.Statuses, *status):
-		return usageErrorf("ls: --status %q: unknown status (valid: %s)", *status, strings.Join(store.Statuses, ", "))
+		return cli.Usagef("ls: --status %q: unknown status (valid: %s)", *status, strings.Join(store.Statuses, ", "))
 	case *limit < 0:
-		return usageErrorf("ls: -n %d: must be positive", *limit)
+		return cli.Usagef("ls: -n %d: must be positive", *limit)
 	}
 	db, err := store.OpenReadOnly(*dbPath)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -107,7 +108,8 @@ func TestBadGridFiles(t *testing.T) {
 }
 
 // TestBadGridLeavesDBUntouched: a bad grid run against an existing
-// database writes nothing to it (no experiment row).
+// database writes nothing to it (no experiment row): a grid error, a
+// setting out of range, a dataset folder missing (even for a later cell).
 func TestBadGridLeavesDBUntouched(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "results.db")
 	mustRun(t, 0, "run", "testdata/tiny.toml", "--db", db, "--set", "epochs=1", "--set", "linear_epochs=5")
@@ -115,7 +117,8 @@ func TestBadGridLeavesDBUntouched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"grid/testdata/bad/unknown_transform_grid.toml", "grid/testdata/bad/duplicate_key.toml"} {
+	for _, f := range []string{"grid/testdata/bad/unknown_transform_grid.toml", "grid/testdata/bad/duplicate_key.toml",
+		"grid/testdata/bad/simclr_zero_epochs.toml", "testdata/bad/imagefolder_missing_path.toml", "testdata/bad/missing_path_in_later_variant.toml"} {
 		mustRun(t, 2, "run", f, "--db", db)
 	}
 	after, err := os.ReadFile(db)
@@ -130,27 +133,75 @@ func TestBadGridLeavesDBUntouched(t *testing.T) {
 	}
 }
 
-func TestParseArgsInterleaved(t *testing.T) {
+// TestArgs: flags may come before, between or after the positional
+// arguments, and everything after "--" is positional, never a flag.
+func TestArgs(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
 	tests := []struct {
 		args []string
-		pos  []string
-		sets []string
-		j    int
+		code int
+		out  string // a fragment of stdout (code 0) or stderr
 	}{
-		{[]string{"x.toml"}, []string{"x.toml"}, nil, 1},
-		{[]string{"x.toml", "--set", "epochs=1", "-j", "2"}, []string{"x.toml"}, []string{"epochs=1"}, 2},
-		{[]string{"--set", "a=1", "x.toml", "--set=b=2"}, []string{"x.toml"}, []string{"a=1", "b=2"}, 1},
-		{[]string{"-j", "3", "x.toml", "y.toml"}, []string{"x.toml", "y.toml"}, nil, 3},
-		{[]string{"x.toml", "--", "-j", "4"}, []string{"x.toml", "-j", "4"}, nil, 1},
+		{[]string{"plan", "--db", missing, "testdata/tiny.toml", "-j", "2"}, 0, "crop+color"},
+		{[]string{"plan", "testdata/tiny.toml", "--db", missing}, 0, "crop+color"},
+		{[]string{"plan", "--db", missing, "--", "testdata/tiny.toml"}, 0, "crop+color"},
+		{[]string{"plan", "--db", missing, "testdata/tiny.toml", "--"}, 0, "crop+color"},
+		{[]string{"plan", "testdata/tiny.toml", "--", "--db", missing}, 2, "want one grid file, got 3 arguments"},
+		{[]string{"plan", "--db", missing, "--", "testdata/tiny.toml", "-j", "2"}, 2, "want one grid file, got 3 arguments"},
+		{[]string{"run", "--db", missing, "testdata/tiny.toml", "--", "--dry-run"}, 2, "want one grid file, got 2 arguments"},
+		{[]string{"run", "--db", missing, "--", "-h"}, 2, "-h: cannot read the grid file"},
+		{[]string{"show", "--db", missing, "--", "-1"}, 2, `"-1" is not a run id`},
+		{[]string{"show", "--", "1", "--db", missing}, 2, "want one run id, got 3 arguments"},
+		{[]string{"show", "--db", missing, "--", "1"}, 2, "no such results database"},
+		{[]string{"ls", "--db", missing, "--", "--status", "done"}, 2, `unexpected argument "--status"`},
+		{[]string{"export", "--db", missing, "--", "--format", "md"}, 2, `unexpected argument "--format"`},
 	}
 	for _, tt := range tests {
-		fs := newFlagSet("run")
-		var sets stringList
-		fs.Var(&sets, "set", "")
-		j := fs.Int("j", 1, "")
-		pos, err := parseArgs(fs, tt.args)
-		if err != nil || !slices.Equal(pos, tt.pos) || !slices.Equal(sets, tt.sets) || *j != tt.j {
-			t.Errorf("parseArgs(%q) = %q, %v (set %q, j %d), want %q (set %q, j %d)", tt.args, pos, err, sets, *j, tt.pos, tt.sets, tt.j)
+		code, stdout, stderr := runMain(t, tt.args...)
+		where := stderr
+		if code == 0 {
+			where = stdout
+		}
+		if code != tt.code || !strings.Contains(where, tt.out) {
+			t.Errorf("runner %s = exit %d, want %d with %q in\nstdout: %s\nstderr: %s",
+				strings.Join(tt.args, " "), code, tt.code, tt.out, stdout, stderr)
+		}
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a command with a --db after -- created %s (stat: %v)", missing, err)
+	}
+}
+
+// TestUsageErrorExitStatus runs the runner binary: main prints a usage
+// error as one line on stderr and exits 2, and -h exits 0.
+func TestUsageErrorExitStatus(t *testing.T) {
+	bin := runnerBinary(t)
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{nil, 2, "runner: no command given (run, plan, ls, show, export; see runner -h)\n"},
+		{[]string{"run", "testdata/tiny.toml", "--bogus"}, 2, "runner: run: flag provided but not defined: -bogus (see runner run -h)\n"},
+		{[]string{"show", "--", "-1"}, 2, `runner: show: "-1" is not a run id (a positive integer, as in the first column of runner ls)` + "\n"},
+		{[]string{"ls", "-h"}, 0, ""},
+	}
+	for _, tt := range tests {
+		cmd := exec.Command(bin, tt.args...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("runner %s: %v", strings.Join(tt.args, " "), err)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != tt.code || stderr.String() != tt.stderr {
+			t.Errorf("runner %s = exit %d, stderr %q; want exit %d, stderr %q",
+				strings.Join(tt.args, " "), code, stderr.String(), tt.code, tt.stderr)
+		}
+		if tt.code == 0 && !strings.Contains(stdout.String(), "Usage:") {
+			t.Errorf("runner %s: stdout %q, want the usage", strings.Join(tt.args, " "), stdout.String())
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/runner/grid"
 	"github.com/simclr-ablate/simclr-ablate/simclr"
 	"github.com/simclr-ablate/simclr-ablate/store"
@@ -34,7 +34,7 @@ Prints the cells of the grid in FILE.toml in run order, one a line: index,
 seed, config hash, label, the settings that vary, pairwise tags, then the
 cell's status in the results database (- when it has no run yet), its run
 id, and an estimated time. It reads and validates the whole grid as run
-does, and runs nothing. The database is opened read-only and never
+does (dataset files included), and runs nothing. The database is opened read-only and never
 created; without one every status is - and every estimate ?.
 
 The estimate of a cell is the mean duration of the finished runs in the
@@ -46,30 +46,29 @@ last line adds up the estimates of the cells not finished yet, divided by
 
 // Run runs the command.
 func (c *PlanCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("plan")
+	fs := cli.NewFlagSet("runner", "plan", planUsage, c.Stdout)
 	dbPath := fs.String("db", defaultDB, "results database `file` to read statuses and durations from (never created)")
 	jobs := fs.Int("j", defaultJobs, "cells run at once, for the total estimate")
-	var sets stringList
+	var sets cli.StringList
 	fs.Var(&sets, "set", "override a setting in every cell, `key=value` (repeatable), as run --set")
 	maxCells := fs.Int("max-cells", 0, "refuse grids of more than `N` cells (0: the file's max_cells, else 10000)")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(c.Stdout, fs, planUsage)
-		return nil
-	}
+	pos, err := fs.Parse(args)
 	if err != nil {
 		return err
 	}
 	switch {
 	case len(pos) != 1:
-		return usageErrorf("plan: want one grid file, got %d arguments (usage: runner plan FILE.toml [flags])", len(pos))
+		return cli.Usagef("plan: want one grid file, got %d arguments (usage: runner plan FILE.toml [flags])", len(pos))
 	case *jobs < 1:
-		return usageErrorf("plan: -j %d: must be at least 1", *jobs)
+		return cli.Usagef("plan: -j %d: must be at least 1", *jobs)
 	case *maxCells < 0:
-		return usageErrorf("plan: --max-cells %d: must be positive", *maxCells)
+		return cli.Usagef("plan: --max-cells %d: must be positive", *maxCells)
 	}
 	g, err := grid.Load(pos[0], grid.Options{Set: sets, MaxCells: *maxCells})
 	if err != nil {
+		return err
+	}
+	if err := preflight(g); err != nil {
 		return err
 	}
 	return writePlan(ctx, c.Stdout, c.Stderr, g, *dbPath, *jobs)
@@ -90,7 +89,7 @@ type cellPlan struct {
 func writePlan(ctx context.Context, stdout, stderr io.Writer, g *grid.Grid, dbPath string, jobs int) error {
 	plans := make([]cellPlan, len(g.Cells))
 	if err := planFromDB(ctx, g, dbPath, plans); err != nil {
-		fmt.Fprintf(stderr, "runner: plan without statuses: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(stderr, "runner: plan without statuses: %s\n", cli.OneLine(err.Error()))
 	}
 
 	var table bytes.Buffer

@@ -14,6 +14,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/runner/grid"
 	"github.com/simclr-ablate/simclr-ablate/simclr"
 )
@@ -91,7 +92,7 @@ func (l *logCell) end(r *cellResult) {
 		args = append(args, "linear_f1", round4(f1))
 	}
 	if r.err != nil {
-		args = append(args, "err", oneLine(r.err.Error()))
+		args = append(args, "err", cli.OneLine(r.err.Error()))
 	}
 	level := slog.LevelInfo
 	if r.outcome == failed || r.outcome == lost {
@@ -251,7 +252,7 @@ func (bc *barCell) end(r *cellResult) {
 		args = append(args, "linear_f1", round4(f1))
 	}
 	if r.err != nil {
-		args = append(args, "err", oneLine(r.err.Error()))
+		args = append(args, "err", cli.OneLine(r.err.Error()))
 	}
 	bc.parent.log.Info("cell end", args...)
 	bc.parent.done(r.outcome == finished || r.outcome == failed)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/runner/grid"
 	"github.com/simclr-ablate/simclr-ablate/simclr"
 	"github.com/simclr-ablate/simclr-ablate/store"
@@ -47,8 +47,9 @@ Usage: runner run FILE.toml [flags]
 
 Runs every cell of the grid in FILE.toml (pretrain + evaluate through the
 simclr package) and records it in the results database. The whole grid is
-read and validated first: a bad file, a bad --set or a grid over
---max-cells stops here with exit status 2 and nothing written.
+read and validated first: a bad file, a bad --set, a dataset file missing
+for any cell or a grid over --max-cells stops here with exit status 2 and
+nothing written.
 
 A cell is experiment name + config hash + seed. A cell that finished
 before is skipped; a failed or interrupted one is rerun only with
@@ -69,10 +70,10 @@ start, epoch and end. The summary goes to stdout.
 
 // Run runs the command.
 func (c *RunCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("run")
+	fs := cli.NewFlagSet("runner", "run", runUsage, c.Stdout)
 	dbPath := fs.String("db", defaultDB, "results database `file` (created if missing)")
 	jobs := fs.Int("j", defaultJobs, "run `N` cells at once")
-	var sets stringList
+	var sets cli.StringList
 	fs.Var(&sets, "set", "override a setting in every cell, `key=value` (repeatable; TOML value, bare words are strings)")
 	retry := fs.Bool("retry-failed", false, "rerun failed and interrupted cells (interrupted ones resume from their checkpoint)")
 	force := fs.Bool("force", false, "rerun every cell, finished ones too")
@@ -80,36 +81,35 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	maxCells := fs.Int("max-cells", 0, "refuse grids of more than `N` cells (0: the file's max_cells, else 10000)")
 	staleAfter := fs.Duration("stale-after", store.DefaultStaleAfter, "take over a running cell whose heartbeat is older than this `duration`")
 	progressMode := fs.String("progress", "auto", "progress display: auto (bars on a terminal, else log lines), bars, log")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(c.Stdout, fs, runUsage)
-		return nil
-	}
+	pos, err := fs.Parse(args)
 	if err != nil {
 		return err
 	}
 	switch {
 	case len(pos) != 1:
-		return usageErrorf("run: want one grid file, got %d arguments (usage: runner run FILE.toml [flags])", len(pos))
+		return cli.Usagef("run: want one grid file, got %d arguments (usage: runner run FILE.toml [flags])", len(pos))
 	case *jobs < 1:
-		return usageErrorf("run: -j %d: must be at least 1", *jobs)
+		return cli.Usagef("run: -j %d: must be at least 1", *jobs)
 	case *maxCells < 0:
-		return usageErrorf("run: --max-cells %d: must be positive", *maxCells)
+		return cli.Usagef("run: --max-cells %d: must be positive", *maxCells)
 	case *staleAfter < time.Second:
-		return usageErrorf("run: --stale-after %v: must be at least 1s", *staleAfter)
+		return cli.Usagef("run: --stale-after %v: must be at least 1s", *staleAfter)
 	case *progressMode != "auto" && *progressMode != "bars" && *progressMode != "log":
-		return usageErrorf("run: --progress %q: unknown mode (valid: auto, bars, log)", *progressMode)
+		return cli.Usagef("run: --progress %q: unknown mode (valid: auto, bars, log)", *progressMode)
 	}
 
 	g, err := grid.Load(pos[0], grid.Options{Set: sets, MaxCells: *maxCells})
 	if err != nil {
 		return err
 	}
+	if err := preflight(g); err != nil {
+		return err
+	}
 	if *dryRun {
 		return writePlan(ctx, c.Stdout, c.Stderr, g, *dbPath, *jobs)
 	}
 	if fi, err := os.Stat(*dbPath); err == nil && fi.IsDir() {
-		return badInput(fmt.Errorf("run: --db %s is a directory, not a results database file", *dbPath))
+		return cli.BadInput(fmt.Errorf("run: --db %s is a directory, not a results database file", *dbPath))
 	}
 
 	// From here on the database is written.
@@ -551,7 +551,7 @@ func (s summary) write(w io.Writer, g *grid.Grid, wall time.Duration, jobs int) 
 			if f.runID != 0 {
 				run = fmt.Sprintf(", run %d", f.runID)
 			}
-			fmt.Fprintf(w, "  #%d %s (seed %d%s): %s\n", f.cell.Index, f.cell.Label, f.cell.Config.Seed, run, oneLine(f.err.Error()))
+			fmt.Fprintf(w, "  #%d %s (seed %d%s): %s\n", f.cell.Index, f.cell.Label, f.cell.Config.Seed, run, cli.OneLine(f.err.Error()))
 		}
 	}
 	if s.skipped > 0 {

@@ -221,7 +221,7 @@ func TestRunProgressBars(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "results.db")
 	var out, errb syncBuffer
 	m := &Main{Stdout: &out, Stderr: &errb, Terminal: func() bool { return true }}
-	code := m.Execute(context.Background(), []string{"run", "testdata/pairwise.toml", "--db", db, "--set", "epochs=2"})
+	code := execute(context.Background(), m, "run", "testdata/pairwise.toml", "--db", db, "--set", "epochs=2")
 	if code != 0 {
 		t.Fatalf("run with bars = exit %d\nstdout: %s\nstderr: %s", code, out.String(), errb.String())
 	}
@@ -249,7 +249,7 @@ func TestRunInterruptInProcess(t *testing.T) {
 	stderr := &cancelOn{pattern: "msg=epoch", cancel: cancel}
 	var out syncBuffer
 	m := &Main{Stdout: &out, Stderr: stderr, Terminal: func() bool { return false }}
-	code := m.Execute(ctx, []string{"run", "testdata/tiny.toml", "--db", db})
+	code := execute(ctx, m, "run", "testdata/tiny.toml", "--db", db)
 	if code != 130 {
 		t.Fatalf("interrupted run = exit %d, want 130\nstdout: %s\nstderr: %s", code, out.String(), stderr.String())
 	}
@@ -308,7 +308,7 @@ func TestRunClaimLostStopsCell(t *testing.T) {
 	}}
 	var out syncBuffer
 	m := &Main{Stdout: &out, Stderr: stderr, Terminal: func() bool { return false }}
-	if code := m.Execute(context.Background(), []string{"run", "testdata/tiny.toml", "--db", db, "--stale-after", "1s"}); code != 0 {
+	if code := execute(context.Background(), m, "run", "testdata/tiny.toml", "--db", db, "--stale-after", "1s"); code != 0 {
 		t.Fatalf("run = exit %d, want 0\nstdout: %s\nstderr: %s", code, out.String(), stderr.String())
 	}
 	if !strings.Contains(out.String(), "2 finished, 0 skipped, 0 failed, 0 interrupted, 1 taken over by another runner") {
@@ -350,7 +350,7 @@ func TestRunDBReplacedStopsGrid(t *testing.T) {
 	}}
 	var out syncBuffer
 	m := &Main{Stdout: &out, Stderr: stderr, Terminal: func() bool { return false }}
-	code := m.Execute(context.Background(), []string{"run", "testdata/tiny.toml", "--db", db, "--stale-after", "1s"})
+	code := execute(context.Background(), m, "run", "testdata/tiny.toml", "--db", db, "--stale-after", "1s")
 	if code != 1 {
 		t.Fatalf("run = exit %d, want 1\nstdout: %s\nstderr: %s", code, out.String(), stderr.String())
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/simclr"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
@@ -35,22 +34,18 @@ checksum).
 
 // Run runs the command.
 func (c *ShowCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("show")
+	fs := cli.NewFlagSet("runner", "show", showUsage, c.Stdout)
 	dbPath := fs.String("db", defaultDB, "results database `file`")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		printUsage(c.Stdout, fs, showUsage)
-		return nil
-	}
+	pos, err := fs.Parse(args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageErrorf("show: want one run id, got %d arguments (usage: runner show RUN_ID)", len(pos))
+		return cli.Usagef("show: want one run id, got %d arguments (usage: runner show RUN_ID)", len(pos))
 	}
 	id, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil || id <= 0 {
-		return usageErrorf("show: %q is not a run id (a positive integer, as in the first column of runner ls)", pos[0])
+		return cli.Usagef("show: %q is not a run id (a positive integer, as in the first column of runner ls)", pos[0])
 	}
 	db, err := store.OpenReadOnly(*dbPath)
 	if err != nil {
@@ -140,7 +135,7 @@ func writeRun(w io.Writer, d *store.RunDetail) error {
 		fmt.Fprintln(bw, "\nearlier attempts:")
 		for _, a := range d.Attempts {
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s pid %d\t%s\n", a.Attempt, a.Status, formatTime(a.StartedAt),
-				formatSeconds(a.Duration), a.Host, a.PID, oneLine(a.Error))
+				formatSeconds(a.Duration), a.Host, a.PID, cli.OneLine(a.Error))
 		}
 		flush()
 	}

@@ -111,7 +111,7 @@ func (c *cell) score(proto, feat string, frac float64, trainN int, pred []int, s
 // running statistics) and returns h or z for every image, [N, d].
 func (c *cell) features(ctx context.Context, st *nn.State, set *data.Set, feat string) ([]float32, int, error) {
 	withHead := feat == "z"
-	net, err := nn.Build(c.cfg.arch(set.C, 0, withHead), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
+	net, err := nn.Build(arch(&c.cfg, set.C, 0, withHead), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
 	if err != nil {
 		return nil, 0, fmt.Errorf("build inference network: %w", err)
 	}
@@ -180,7 +180,7 @@ func (c *cell) finetune(ctx context.Context, st *nn.State, sub *data.Set, frac f
 func (c *cell) classify(ctx context.Context, st *nn.State) ([]int, error) {
 	set := c.test
 	classes := len(c.classes)
-	net, err := nn.Build(c.cfg.arch(set.C, classes, false), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
+	net, err := nn.Build(arch(&c.cfg, set.C, classes, false), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("build classifier: %w", err)
 	}

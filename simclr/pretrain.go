@@ -17,7 +17,7 @@ import (
 )
 
 // arch is the network a config asks for; classes > 0 adds a classifier.
-func (c *Config) arch(inChannels, classes int, withHead bool) nn.Arch {
+func arch(c *Config, inChannels, classes int, withHead bool) nn.Arch {
 	a := nn.Arch{
 		Encoder:    nn.EncoderSpec{Preset: c.Encoder, Width: c.Width, Blocks: c.Blocks, InChannels: inChannels},
 		Classes:    classes,
@@ -30,7 +30,7 @@ func (c *Config) arch(inChannels, classes int, withHead bool) nn.Arch {
 }
 
 // augmentParams maps the config's view settings onto the augment package.
-func (c *Config) augmentParams() augment.Params {
+func augmentParams(c *Config) augment.Params {
 	p := augment.DefaultParams()
 	p.ColorStrength = c.ColorStrength
 	p.CropMinScale = c.CropMinScale
@@ -44,8 +44,8 @@ func (c *Config) augmentParams() augment.Params {
 }
 
 // pipelines returns the two branches' view pipelines.
-func (c *Config) pipelines() (a, b *augment.Pipeline, err error) {
-	p := c.augmentParams()
+func pipelines(c *Config) (a, b *augment.Pipeline, err error) {
+	p := augmentParams(c)
 	if a, err = augment.NewPipeline(c.Augment, p); err != nil {
 		return nil, nil, fmt.Errorf("augment: %w", err)
 	}
@@ -232,12 +232,12 @@ func (c *cell) pretrain(ctx context.Context) (*nn.State, error) {
 	if set.N < n {
 		return nil, fmt.Errorf("batch_size %d exceeds the %d pretraining images", n, set.N)
 	}
-	a, b, err := cfg.pipelines()
+	a, b, err := pipelines(cfg)
 	if err != nil {
 		return nil, err
 	}
 	loader := augment.NewLoader(set.Images, set.N, set.C, set.H, set.W, a, b, n, cfg.Seed, loaderWorkers())
-	net, err := nn.Build(cfg.arch(set.C, 0, true), 2*n, set.C, set.H, set.W, true, cfg.Seed)
+	net, err := nn.Build(arch(cfg, set.C, 0, true), 2*n, set.C, set.H, set.W, true, cfg.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}
@@ -298,11 +298,11 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 	var a, b *augment.Pipeline
 	var err error
 	if kind == "supervised" {
-		a, b, err = cfg.pipelines()
+		a, b, err = pipelines(cfg)
 	} else {
 		// Fine-tuning: horizontal flips only (the paper fine-tunes with crop
 		// and flip; at 28 px the 0.08 crop would destroy the few labels).
-		a, err = augment.NewPipeline([]string{"flip"}, cfg.augmentParams())
+		a, err = augment.NewPipeline([]string{"flip"}, augmentParams(cfg))
 		b = a
 	}
 	if err != nil {
@@ -310,7 +310,7 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 	}
 	loader := augment.NewLoader(set.Images, set.N, set.C, set.H, set.W, a, b, n, cfg.Seed, loaderWorkers())
 	classes := len(c.classes)
-	net, err := nn.Build(cfg.arch(set.C, classes, false), 2*n, set.C, set.H, set.W, true, cfg.Seed)
+	net, err := nn.Build(arch(cfg, set.C, classes, false), 2*n, set.C, set.H, set.W, true, cfg.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}
@@ -364,7 +364,7 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 
 // randomInit is the untrained encoder with its random initialisation.
 func (c *cell) randomInit() (*nn.State, error) {
-	net, err := nn.Build(c.cfg.arch(c.c, 0, true), 2, c.c, c.h, c.w, false, c.cfg.Seed)
+	net, err := nn.Build(arch(&c.cfg, c.c, 0, true), 2, c.c, c.h, c.w, false, c.cfg.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 func TestMain(m *testing.M) {
@@ -85,7 +86,7 @@ func generate(path string, n int) error {
 	}
 	for r := 0; r < n; r++ {
 		e, i := r%exps, r/exps
-		cfg := testConfig(int64(i/288+1), func(c *simclr.Config) {
+		cfg := testConfig(int64(i/288+1), func(c *config.Config) {
 			c.Augment = augments[i%8]
 			c.Head = heads[(i/8)%3]
 			c.BatchSize = batches[(i/24)%4]
@@ -109,7 +110,7 @@ func generate(path string, n int) error {
 		if err := updateAxes(ctx, tx, expIDs[e], id, params); err != nil {
 			return err
 		}
-		epochs := make([]simclr.EpochStats, 15)
+		epochs := make([]metrics.EpochStats, 15)
 		for k := range epochs {
 			epochs[k] = epochStats(k+1, 6-0.2*float64(k))
 		}
@@ -126,7 +127,7 @@ func generate(path string, n int) error {
 			lin, ft := evaluation("linear", "h", 1, f1+0.01, f1), evaluation("finetune", "h", 0.1, f1+0.03, f1+0.02)
 			lin.PerClassF1, ft.PerClassF1 = make([]float64, 10), make([]float64, 10)
 			lin.Classes, ft.Classes, lin.Confusion, ft.Confusion = classes, classes, confusion, confusion
-			if err := insertEvaluations(ctx, tx, id, []simclr.Evaluation{lin, ft}); err != nil {
+			if err := insertEvaluations(ctx, tx, id, []metrics.Evaluation{lin, ft}); err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE runs SET status = 'finished', ended_at = ?, duration_s = 900, final_loss = 3.2 WHERE id = ?`,

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // DefaultStaleAfter is the StaleAfter used when a ClaimPolicy leaves it
@@ -26,7 +26,7 @@ type Provenance struct {
 }
 
 // CellKey identifies a grid cell: experiment name + config hash
-// (simclr.Config.Hash, the settings apart from the seed) + seed.
+// (config.Config.Hash, the settings apart from the seed) + seed.
 //
 // Index is the cell's position in the expanded grid, stored with the run
 // so reports can keep grid order; it is not part of the identity.
@@ -65,7 +65,7 @@ type ClaimPolicy struct {
 // key.Experiment, when set, must name the experiment expID. It returns the
 // run id (also when skipped, if a row exists), whether this call claimed
 // the cell, and the status it found ("" when there was no row).
-func (db *DB) Claim(ctx context.Context, expID int64, label string, cfg simclr.Config, key CellKey, prov Provenance, pol ClaimPolicy) (runID int64, claimed bool, prevStatus string, err error) {
+func (db *DB) Claim(ctx context.Context, expID int64, label string, cfg config.Config, key CellKey, prov Provenance, pol ClaimPolicy) (runID int64, claimed bool, prevStatus string, err error) {
 	if err := db.writable("claim"); err != nil {
 		return 0, false, "", err
 	}

@@ -11,22 +11,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // TestClaimPolicyTable claims a cell found in every status under every
 // policy.
 func TestClaimPolicyTable(t *testing.T) {
 	const stale = time.Minute
-	type setup func(t *testing.T, db *DB, clk *testClock, expID int64, cfg simclr.Config)
-	finish := func(t *testing.T, db *DB, clk *testClock, expID int64, cfg simclr.Config) {
+	type setup func(t *testing.T, db *DB, clk *testClock, expID int64, cfg config.Config)
+	finish := func(t *testing.T, db *DB, clk *testClock, expID int64, cfg config.Config) {
 		id := mustClaim(t, db, expID, "l", cfg)
 		if err := db.Finish(context.Background(), id, result(evaluation("linear", "h", 1, 0.8, 0.79))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	fail := func(status string) setup {
-		return func(t *testing.T, db *DB, clk *testClock, expID int64, cfg simclr.Config) {
+		return func(t *testing.T, db *DB, clk *testClock, expID int64, cfg config.Config) {
 			id := mustClaim(t, db, expID, "l", cfg)
 			if err := db.MarkFailed(context.Background(), id, status, "boom\ntrace"); err != nil {
 				t.Fatal(err)
@@ -34,12 +34,12 @@ func TestClaimPolicyTable(t *testing.T) {
 		}
 	}
 	running := func(age time.Duration) setup {
-		return func(t *testing.T, db *DB, clk *testClock, expID int64, cfg simclr.Config) {
+		return func(t *testing.T, db *DB, clk *testClock, expID int64, cfg config.Config) {
 			mustClaim(t, db, expID, "l", cfg)
 			clk.advance(age)
 		}
 	}
-	queued := func(t *testing.T, db *DB, clk *testClock, expID int64, cfg simclr.Config) {
+	queued := func(t *testing.T, db *DB, clk *testClock, expID int64, cfg config.Config) {
 		if _, err := db.db.Exec(`INSERT INTO runs (experiment_id, config_json, config_hash, seed, status, created_at)
 			VALUES (?, '{}', ?, ?, 'queued', '')`, expID, cfg.Hash(), cfg.Seed); err != nil {
 			t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 // loadRuns reads RunDetails: GetRun (one run) and ReportRuns (every run of
@@ -178,7 +178,7 @@ func (db *DB) loadEvaluations(ctx context.Context, set runSet, out []RunDetail, 
 	for rows.Next() {
 		var (
 			runID                        int64
-			ev                           simclr.Evaluation
+			ev                           metrics.Evaluation
 			acc, f1                      sql.NullFloat64
 			perClass, confusion, classes string
 			secs                         float64
@@ -205,7 +205,7 @@ func (db *DB) loadEvaluations(ctx context.Context, set runSet, out []RunDetail, 
 		if err := json.Unmarshal([]byte(classes), &ev.Classes); err != nil {
 			return fmt.Errorf("run %d evaluation %s classes: %w", runID, ev.Protocol, err)
 		}
-		ev.Duration = simclr.Seconds(secs)
+		ev.Duration = metrics.Seconds(secs)
 		if i, ok := index[runID]; ok {
 			out[i].Evaluations = append(out[i].Evaluations, ev)
 		}
@@ -214,14 +214,14 @@ func (db *DB) loadEvaluations(ctx context.Context, set runSet, out []RunDetail, 
 }
 
 // epochsFromMetrics rebuilds the EpochStats of the per-epoch metric rows.
-func epochsFromMetrics(ms []Metric, planned int) []simclr.EpochStats {
-	var out []simclr.EpochStats
+func epochsFromMetrics(ms []Metric, planned int) []metrics.EpochStats {
+	var out []metrics.EpochStats
 	for _, m := range ms {
 		if m.Step != 0 {
 			continue
 		}
 		if len(out) == 0 || out[len(out)-1].Epoch != m.Epoch {
-			out = append(out, simclr.EpochStats{Epoch: m.Epoch, Epochs: planned})
+			out = append(out, metrics.EpochStats{Epoch: m.Epoch, Epochs: planned})
 		}
 		e := &out[len(out)-1]
 		switch m.Key {

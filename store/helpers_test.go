@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 // testClock is a settable clock for DB.now.
@@ -72,8 +73,8 @@ func checkIntegrity(t testing.TB, db *DB) {
 	}
 }
 
-func testConfig(seed int64, mods ...func(*simclr.Config)) simclr.Config {
-	c := simclr.DefaultConfig()
+func testConfig(seed int64, mods ...func(*config.Config)) config.Config {
+	c := config.DefaultConfig()
 	c.Dataset = "synthetic"
 	c.Seed = seed
 	for _, m := range mods {
@@ -82,7 +83,7 @@ func testConfig(seed int64, mods ...func(*simclr.Config)) simclr.Config {
 	return c
 }
 
-func keyOf(cfg simclr.Config) CellKey {
+func keyOf(cfg config.Config) CellKey {
 	return CellKey{ConfigHash: cfg.Hash(), Seed: cfg.Seed}
 }
 
@@ -98,7 +99,7 @@ func mustExperiment(t testing.TB, db *DB, name string) int64 {
 }
 
 // mustClaim claims a new cell and fails the test unless it was claimed.
-func mustClaim(t testing.TB, db *DB, expID int64, label string, cfg simclr.Config) int64 {
+func mustClaim(t testing.TB, db *DB, expID int64, label string, cfg config.Config) int64 {
 	t.Helper()
 	id, claimed, prev, err := db.Claim(context.Background(), expID, label, cfg, keyOf(cfg), testProv, ClaimPolicy{})
 	if err != nil || !claimed {
@@ -107,24 +108,24 @@ func mustClaim(t testing.TB, db *DB, expID int64, label string, cfg simclr.Confi
 	return id
 }
 
-func epochStats(epoch int, loss float64) simclr.EpochStats {
-	return simclr.EpochStats{
+func epochStats(epoch int, loss float64) metrics.EpochStats {
+	return metrics.EpochStats{
 		Epoch: epoch, Epochs: 10, Steps: 39, Loss: loss, LR: 1e-3, ImagesPerSec: 850.5,
 		ContrastiveAcc: 0.25 + 0.01*float64(epoch), PositiveCos: 0.5, Duration: 12500 * time.Millisecond,
 	}
 }
 
-func evaluation(protocol, features string, fraction, acc, f1 float64) simclr.Evaluation {
-	return simclr.Evaluation{
+func evaluation(protocol, features string, fraction, acc, f1 float64) metrics.Evaluation {
+	return metrics.Evaluation{
 		Protocol: protocol, Features: features, LabelFraction: fraction, TrainSize: 1000, TestSize: 250,
 		Accuracy: acc, MacroF1: f1, PerClassF1: []float64{f1 - 0.1, f1 + 0.1},
 		Confusion: [][]int{{100, 25}, {30, 95}}, Classes: []string{"a", "b"}, Duration: 3.5,
 	}
 }
 
-func result(evals ...simclr.Evaluation) *simclr.Result {
-	return &simclr.Result{
-		Epochs:          []simclr.EpochStats{epochStats(1, 5.0), epochStats(2, 4.5)},
+func result(evals ...metrics.Evaluation) *metrics.Result {
+	return &metrics.Result{
+		Epochs:          []metrics.EpochStats{epochStats(1, 5.0), epochStats(2, 4.5)},
 		FinalLoss:       4.5,
 		Evaluations:     evals,
 		DatasetChecksum: "sha256:feed",

@@ -6,9 +6,8 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
-	"strings"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // Param is one setting of a run's config, as stored in the params table.
@@ -21,50 +20,21 @@ type Param struct {
 	Num   *float64
 }
 
-// configKeys are the setting names of simclr.Config (its toml tags), sorted.
+// configKeys are the setting names of config.Config, sorted.
 var configKeys = func() []string {
-	var keys []string
-	t := reflect.TypeOf(simclr.Config{})
-	for i := 0; i < t.NumField(); i++ {
-		if k := fieldKey(t.Field(i)); k != "" {
-			keys = append(keys, k)
-		}
-	}
+	keys := config.Names()
 	sort.Strings(keys)
 	return keys
 }()
 
-// fieldKey is the setting name of a Config field: its toml tag, else its
-// json tag, else "" (not a setting).
-func fieldKey(f reflect.StructField) string {
-	if !f.IsExported() {
-		return ""
-	}
-	for _, tag := range []string{"toml", "json"} {
-		name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
-		if name == "-" {
-			return ""
-		}
-		if name != "" {
-			return name
-		}
-	}
-	return ""
-}
-
 // FlattenConfig returns the config as one Param a setting, sorted by key,
 // every setting present (empty lists as "[]"). This is what the params
 // table holds for a run.
-func FlattenConfig(cfg simclr.Config) ([]Param, error) {
-	v := reflect.ValueOf(cfg)
-	t := v.Type()
-	out := make([]Param, 0, t.NumField())
-	for i := 0; i < t.NumField(); i++ {
-		key := fieldKey(t.Field(i))
-		if key == "" {
-			continue
-		}
-		p, err := flattenValue(key, v.Field(i))
+func FlattenConfig(cfg config.Config) ([]Param, error) {
+	settings := config.Settings()
+	out := make([]Param, 0, len(settings))
+	for _, s := range settings {
+		p, err := flattenValue(s.Name, s.Field(&cfg))
 		if err != nil {
 			return nil, err
 		}

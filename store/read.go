@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 // RunFilter selects runs for ListRuns. Zero fields select everything.
@@ -202,13 +203,13 @@ type RunDetail struct {
 	ExperimentID    int64
 	ErrorText       string // the whole error text
 	ConfigJSON      string
-	Config          simclr.Config
-	Params          []Param             // by key
-	Epochs          []simclr.EpochStats // rebuilt from the per-epoch metrics, by epoch
-	Metrics         []Metric            // every metric row, per-step ones too, by epoch, step, key
-	Evaluations     []simclr.Evaluation // in the order Finish stored them
-	Attempts        []Attempt           // earlier attempts, oldest first
-	Provenance      Provenance          // of the current attempt
+	Config          config.Config
+	Params          []Param              // by key
+	Epochs          []metrics.EpochStats // rebuilt from the per-epoch metrics, by epoch
+	Metrics         []Metric             // every metric row, per-step ones too, by epoch, step, key
+	Evaluations     []metrics.Evaluation // in the order Finish stored them
+	Attempts        []Attempt            // earlier attempts, oldest first
+	Provenance      Provenance           // of the current attempt
 	DatasetChecksum string
 	CreatedAt       time.Time
 	PretrainTime    time.Duration

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 // fixture fills a DB with five runs (ids 1..5, started in that order):
@@ -21,23 +22,23 @@ import (
 type fixture struct {
 	db   *DB
 	clk  *testClock
-	cfgs map[int64]simclr.Config
+	cfgs map[int64]config.Config
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db, clk := openTest(t)
 	ctx := context.Background()
-	f := &fixture{db: db, clk: clk, cfgs: map[int64]simclr.Config{}}
+	f := &fixture{db: db, clk: clk, cfgs: map[int64]config.Config{}}
 	aug := mustExperiment(t, db, "aug")
 	other := mustExperiment(t, db, "other")
-	add := func(expID int64, label string, cfg simclr.Config) int64 {
+	add := func(expID int64, label string, cfg config.Config) int64 {
 		clk.advance(time.Minute)
 		id := mustClaim(t, db, expID, label, cfg)
 		f.cfgs[id] = cfg
 		return id
 	}
-	finish := func(id int64, evals ...simclr.Evaluation) {
+	finish := func(id int64, evals ...metrics.Evaluation) {
 		clk.advance(30 * time.Second)
 		if err := db.Finish(ctx, id, result(evals...)); err != nil {
 			t.Fatal(err)
@@ -46,13 +47,13 @@ func newFixture(t *testing.T) *fixture {
 	id := add(aug, "crop+color", testConfig(1))
 	finish(id, evaluation("linear", "z", 1, 0.7, 0.69), evaluation("linear", "h", 1, 0.8, 0.81),
 		evaluation("finetune", "h", 0.01, 0.6, 0.58), evaluation("finetune", "h", 0.1, 0.85, 0.84))
-	id = add(aug, "crop", testConfig(1, func(c *simclr.Config) { c.Augment = []string{"crop"} }))
+	id = add(aug, "crop", testConfig(1, func(c *config.Config) { c.Augment = []string{"crop"} }))
 	finish(id, evaluation("linear", "h", 1, 0.6, 0.55))
-	id = add(aug, "linear head", testConfig(2, func(c *simclr.Config) { c.Head = "linear" }))
+	id = add(aug, "linear head", testConfig(2, func(c *config.Config) { c.Head = "linear" }))
 	if err := db.MarkFailed(ctx, id, StatusFailed, "diverged\ntrace"); err != nil {
 		t.Fatal(err)
 	}
-	id = add(aug, "pixels", testConfig(1, func(c *simclr.Config) { c.Method = simclr.MethodRawPixels }))
+	id = add(aug, "pixels", testConfig(1, func(c *config.Config) { c.Method = config.MethodRawPixels }))
 	finish(id, evaluation("linear", "pixels", 1, 0.7, 0.72))
 	add(other, "default", testConfig(1))
 	return f
@@ -203,7 +204,7 @@ func TestGetRun(t *testing.T) {
 	if len(d.Evaluations) != 4 || d.Evaluations[1].Features != "h" || d.Evaluations[3].LabelFraction != 0.1 {
 		t.Errorf("GetRun(1).Evaluations = %+v, want the 4 stored, in order", d.Evaluations)
 	}
-	wantEpochs := []simclr.EpochStats{epochStats(1, 5), epochStats(2, 4.5)}
+	wantEpochs := []metrics.EpochStats{epochStats(1, 5), epochStats(2, 4.5)}
 	for i := range wantEpochs {
 		wantEpochs[i].Epochs = f.cfgs[1].Epochs
 	}

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 // reportCell is a cell of reportFixture's experiment "e".
@@ -33,7 +34,7 @@ func reportFixture(t *testing.T) (*DB, map[reportCell]int64) {
 	ids := map[reportCell]int64{}
 	for _, c := range cells {
 		clk.advance(time.Minute)
-		cfg := testConfig(c.seed, func(cfg *simclr.Config) { cfg.Head = c.head })
+		cfg := testConfig(c.seed, func(cfg *config.Config) { cfg.Head = c.head })
 		key := keyOf(cfg)
 		key.Index = c.index
 		id, claimed, _, err := db.Claim(ctx, exp, "head="+c.head, cfg, key, testProv, ClaimPolicy{})
@@ -42,7 +43,7 @@ func reportFixture(t *testing.T) (*DB, map[reportCell]int64) {
 		}
 		ids[c] = id
 	}
-	if err := db.RecordSteps(ctx, ids[cells[1]], []simclr.StepStats{{Epoch: 1, Step: 1, Loss: 6}}); err != nil {
+	if err := db.RecordSteps(ctx, ids[cells[1]], []metrics.StepStats{{Epoch: 1, Step: 1, Loss: 6}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.RecordPeakRSS(ctx, ids[cells[1]], 612.5); err != nil {
@@ -56,7 +57,7 @@ func reportFixture(t *testing.T) (*DB, map[reportCell]int64) {
 	if err := db.MarkFailed(ctx, ids[cells[0]], StatusFailed, "out of memory\nstack"); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(2, func(cfg *simclr.Config) { cfg.Head = "linear" })
+	cfg := testConfig(2, func(cfg *config.Config) { cfg.Head = "linear" })
 	key := keyOf(cfg)
 	key.Index = 1
 	if _, claimed, _, err := db.Claim(ctx, exp, "head=linear", cfg, key, testProv, ClaimPolicy{RetryFailed: true}); err != nil || !claimed {

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 // Metric keys of the per-epoch rows (step 0) RecordEpoch writes, one per
-// simclr.EpochStats field, and of the per-step rows RecordSteps writes.
+// metrics.EpochStats field, and of the per-step rows RecordSteps writes.
 const (
 	MetricLoss           = "loss"
 	MetricLR             = "lr"
@@ -28,7 +28,7 @@ const (
 // EpochMetricKeys lists the per-epoch metric keys in display order.
 var EpochMetricKeys = []string{MetricLoss, MetricLR, MetricImagesPerSec, MetricContrastiveAcc, MetricPositiveCos, MetricEpochSeconds, MetricSteps}
 
-func epochValues(e simclr.EpochStats) []float64 {
+func epochValues(e metrics.EpochStats) []float64 {
 	return []float64{e.Loss, e.LR, e.ImagesPerSec, e.ContrastiveAcc, e.PositiveCos, e.Duration.Seconds(), float64(e.Steps)}
 }
 
@@ -41,9 +41,9 @@ const upsertMetric = `
 // (run, key, epoch): a resumed run that records epoch 3 again replaces the
 // earlier values. NaN is stored as NULL. ErrClaimLost when the run is no
 // longer running under this DB's claim.
-func (db *DB) RecordEpoch(ctx context.Context, runID int64, e simclr.EpochStats) error {
+func (db *DB) RecordEpoch(ctx context.Context, runID int64, e metrics.EpochStats) error {
 	return db.ownedWrite(ctx, "record epoch", runID, func(tx *sql.Tx, ts string) error {
-		return insertEpochs(ctx, tx, runID, []simclr.EpochStats{e}, ts)
+		return insertEpochs(ctx, tx, runID, []metrics.EpochStats{e}, ts)
 	})
 }
 
@@ -51,7 +51,7 @@ func (db *DB) RecordEpoch(ctx context.Context, runID int64, e simclr.EpochStats)
 // step as StepStats give them) and refreshes the heartbeat, in one
 // transaction; a runner buffers an epoch's steps and calls it once.
 // Idempotent per (run, epoch, step).
-func (db *DB) RecordSteps(ctx context.Context, runID int64, steps []simclr.StepStats) error {
+func (db *DB) RecordSteps(ctx context.Context, runID int64, steps []metrics.StepStats) error {
 	return db.ownedWrite(ctx, "record steps", runID, func(tx *sql.Tx, ts string) error {
 		stmt, err := tx.PrepareContext(ctx, upsertMetric)
 		if err != nil {
@@ -67,7 +67,7 @@ func (db *DB) RecordSteps(ctx context.Context, runID int64, steps []simclr.StepS
 	})
 }
 
-func insertEpochs(ctx context.Context, tx *sql.Tx, runID int64, epochs []simclr.EpochStats, ts string) error {
+func insertEpochs(ctx context.Context, tx *sql.Tx, runID int64, epochs []metrics.EpochStats, ts string) error {
 	stmt, err := tx.PrepareContext(ctx, upsertMetric)
 	if err != nil {
 		return err
@@ -129,7 +129,7 @@ func (db *DB) RecordPeakRSS(ctx context.Context, runID int64, mb float64) error 
 // of this run), final loss, pretrain and eval times, dataset checksum,
 // status finished, ended_at and duration (since this attempt started).
 // ErrClaimLost when the run is no longer running under this DB's claim.
-func (db *DB) Finish(ctx context.Context, runID int64, res *simclr.Result) error {
+func (db *DB) Finish(ctx context.Context, runID int64, res *metrics.Result) error {
 	if res == nil {
 		return fmt.Errorf("finish run %d: nil result", runID)
 	}
@@ -157,7 +157,7 @@ func (db *DB) Finish(ctx context.Context, runID int64, res *simclr.Result) error
 	})
 }
 
-func insertEvaluations(ctx context.Context, tx *sql.Tx, runID int64, evals []simclr.Evaluation) error {
+func insertEvaluations(ctx context.Context, tx *sql.Tx, runID int64, evals []metrics.Evaluation) error {
 	stmt, err := tx.PrepareContext(ctx, `
 		INSERT INTO evaluations (run_id, protocol, features, label_fraction, train_size, test_size,
 			accuracy, macro_f1, per_class_f1, confusion, classes, seconds)

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 func TestRecordEpochIdempotent(t *testing.T) {
@@ -62,7 +63,7 @@ func TestRecordSteps(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	id := mustClaim(t, db, mustExperiment(t, db, "e"), "l", testConfig(1))
-	steps := []simclr.StepStats{{Epoch: 1, Step: 1, Loss: 6}, {Epoch: 1, Step: 2, Loss: 5.5}, {Epoch: 2, Step: 1, Loss: 5}}
+	steps := []metrics.StepStats{{Epoch: 1, Step: 1, Loss: 6}, {Epoch: 1, Step: 2, Loss: 5.5}, {Epoch: 2, Step: 1, Loss: 5}}
 	for i := 0; i < 2; i++ { // twice: idempotent
 		if err := db.RecordSteps(ctx, id, steps); err != nil {
 			t.Fatalf("RecordSteps() = %v", err)
@@ -209,7 +210,7 @@ func TestMarkFailed(t *testing.T) {
 }
 
 func TestFlattenConfig(t *testing.T) {
-	cfg := testConfig(3, func(c *simclr.Config) {
+	cfg := testConfig(3, func(c *config.Config) {
 		c.Augment = []string{"crop", "color"}
 		c.Blocks = nil
 		c.WeightDecay = 1e-6

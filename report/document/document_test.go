@@ -4,7 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
@@ -12,30 +13,30 @@ var linear = evalKind{"linear", 1}
 
 // runsOf makes finished runs of one cell with the given linear F1 (on h,
 // and on z = F1 − zDrop when zDrop > 0), one per value.
-func runsOf(label string, index int, cfg simclr.Config, zDrop float64, f1s ...float64) []store.RunDetail {
+func runsOf(label string, index int, cfg config.Config, zDrop float64, f1s ...float64) []store.RunDetail {
 	var out []store.RunDetail
 	for i, f := range f1s {
 		r := store.RunDetail{Config: cfg}
 		r.Label, r.GridIndex, r.Status, r.Seed = label, index, store.StatusFinished, int64(i+1)
-		r.Evaluations = []simclr.Evaluation{{Protocol: "linear", Features: "h", LabelFraction: 1, MacroF1: f, Accuracy: f}}
+		r.Evaluations = []metrics.Evaluation{{Protocol: "linear", Features: "h", LabelFraction: 1, MacroF1: f, Accuracy: f}}
 		if zDrop > 0 {
-			r.Evaluations = append(r.Evaluations, simclr.Evaluation{Protocol: "linear", Features: "z", LabelFraction: 1, MacroF1: f - zDrop, Accuracy: f - zDrop})
+			r.Evaluations = append(r.Evaluations, metrics.Evaluation{Protocol: "linear", Features: "z", LabelFraction: 1, MacroF1: f - zDrop, Accuracy: f - zDrop})
 		}
 		out = append(out, r)
 	}
 	return out
 }
 
-func cfgWith(mods ...func(*simclr.Config)) simclr.Config {
-	c := simclr.DefaultConfig()
+func cfgWith(mods ...func(*config.Config)) config.Config {
+	c := config.DefaultConfig()
 	for _, m := range mods {
 		m(&c)
 	}
 	return c
 }
 
-func pairCfg(a, b string) simclr.Config {
-	return cfgWith(func(c *simclr.Config) {
+func pairCfg(a, b string) config.Config {
+	return cfgWith(func(c *config.Config) {
 		c.AugmentB = []string{"crop"}
 		if a == b {
 			c.Augment = []string{"crop", a}
@@ -141,16 +142,16 @@ func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 
 func TestPairOf(t *testing.T) {
 	tests := []struct {
-		cfg        simclr.Config
+		cfg        config.Config
 		first, snd string
 		ok         bool
 	}{
 		{pairCfg("crop", "color"), "crop", "color", true},
 		{pairCfg("blur", "blur"), "blur", "blur", true},
 		{cfgWith(), "", "", false}, // crop + color on both branches
-		{cfgWith(func(c *simclr.Config) { c.Augment, c.AugmentB = []string{"color", "blur"}, []string{"crop"} }), "", "", false},
-		{cfgWith(func(c *simclr.Config) { c.Augment, c.AugmentB = []string{"crop", "a", "b", "c"}, []string{"crop"} }), "", "", false},
-		{cfgWith(func(c *simclr.Config) { c.Method = simclr.MethodRawPixels; c.AugmentB = []string{"crop"} }), "", "", false},
+		{cfgWith(func(c *config.Config) { c.Augment, c.AugmentB = []string{"color", "blur"}, []string{"crop"} }), "", "", false},
+		{cfgWith(func(c *config.Config) { c.Augment, c.AugmentB = []string{"crop", "a", "b", "c"}, []string{"crop"} }), "", "", false},
+		{cfgWith(func(c *config.Config) { c.Method = config.MethodRawPixels; c.AugmentB = []string{"crop"} }), "", "", false},
 	}
 	for _, tt := range tests {
 		rows := groupRows(runsOf("x", 0, tt.cfg, 0, 0.5), []evalKind{linear})
@@ -162,8 +163,8 @@ func TestPairOf(t *testing.T) {
 	}
 }
 
-func headCfg(head string, dim int) simclr.Config {
-	return cfgWith(func(c *simclr.Config) { c.Head, c.ProjDim, c.EvalFeatures = head, dim, []string{"h", "z"} })
+func headCfg(head string, dim int) config.Config {
+	return cfgWith(func(c *config.Config) { c.Head, c.ProjDim, c.EvalFeatures = head, dim, []string{"h", "z"} })
 }
 
 func TestHeadFindings(t *testing.T) {
@@ -192,8 +193,8 @@ func TestHeadFindings(t *testing.T) {
 }
 
 func TestScalingFindings(t *testing.T) {
-	cfg := func(b, ep int) simclr.Config {
-		return cfgWith(func(c *simclr.Config) { c.BatchSize, c.Epochs = b, ep })
+	cfg := func(b, ep int) config.Config {
+		return cfgWith(func(c *config.Config) { c.BatchSize, c.Epochs = b, ep })
 	}
 	var runs []store.RunDetail
 	// Three seeds each, tight: every difference is significant.
@@ -223,11 +224,11 @@ func TestNotTested(t *testing.T) {
 }
 
 func TestSeedTableFinding(t *testing.T) {
-	aug := func(list ...string) simclr.Config { return cfgWith(func(c *simclr.Config) { c.Augment = list }) }
+	aug := func(list ...string) config.Config { return cfgWith(func(c *config.Config) { c.Augment = list }) }
 	var runs []store.RunDetail
 	runs = append(runs, runsOf("crop+color", 0, aug("crop", "color"), 0, 0.80, 0.81, 0.82)...)
 	runs = append(runs, runsOf("crop", 1, aug("crop"), 0, 0.70, 0.71, 0.72)...)
-	runs = append(runs, runsOf("raw", 2, cfgWith(func(c *simclr.Config) { c.Method = simclr.MethodRawPixels }), 0, 0.90, 0.91)...)
+	runs = append(runs, runsOf("raw", 2, cfgWith(func(c *config.Config) { c.Method = config.MethodRawPixels }), 0, 0.90, 0.91)...)
 	e := newExperiment(store.Experiment{Name: "t"}, runs)
 	if got := outcomes(e.Findings[0]); got != "crop + colour is the best augmentation: yes (significant)" {
 		t.Errorf("finding 1 on a seed table = %q, want yes (significant): baselines are not augmentations", got)
@@ -242,7 +243,7 @@ func TestSeedTableFinding(t *testing.T) {
 
 func TestGroupRows(t *testing.T) {
 	var runs []store.RunDetail
-	sup := cfgWith(func(c *simclr.Config) { c.Method = simclr.MethodSupervised })
+	sup := cfgWith(func(c *config.Config) { c.Method = config.MethodSupervised })
 	runs = append(runs, runsOf("supervised", 0, sup, 0, 0.9)...)
 	runs = append(runs, runsOf("b", 2, cfgWith(), 0, 0.7, 0.72)...)
 	runs = append(runs, runsOf("a", 1, cfgWith(), 0, 0.6)...)
@@ -269,7 +270,7 @@ func TestGroupRows(t *testing.T) {
 func TestEvalKindsAndPick(t *testing.T) {
 	r := store.RunDetail{}
 	r.Status = store.StatusFinished
-	r.Evaluations = []simclr.Evaluation{
+	r.Evaluations = []metrics.Evaluation{
 		{Protocol: "finetune", Features: "h", LabelFraction: 0.1, MacroF1: 0.5},
 		{Protocol: "linear", Features: "z", LabelFraction: 1, MacroF1: 0.6},
 		{Protocol: "linear", Features: "h", LabelFraction: 1, MacroF1: 0.7},

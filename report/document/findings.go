@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/simclr-ablate/simclr-ablate/report/stats"
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // The paper's findings, as the report states them.
@@ -132,7 +132,7 @@ func findings1(e *experiment) []verdict {
 	var others []*row
 	augs := map[string]bool{}
 	for _, rw := range e.Rows {
-		if rw.Method != simclr.MethodSimCLR || rw.headline(e.Headline).N == 0 {
+		if rw.Method != config.MethodSimCLR || rw.headline(e.Headline).N == 0 {
 			continue
 		}
 		name := augmentName(rw.Config)
@@ -158,7 +158,7 @@ func findings1(e *experiment) []verdict {
 
 // isCropColor: the views are crop then colour distortion, on both
 // branches.
-func isCropColor(c simclr.Config) bool {
+func isCropColor(c config.Config) bool {
 	return len(c.AugmentB) == 0 && len(c.Augment) == 2 && c.Augment[0] == "crop" && c.Augment[1] == "color"
 }
 

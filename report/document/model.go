@@ -8,7 +8,8 @@ import (
 	"strings"
 
 	"github.com/simclr-ablate/simclr-ablate/report/stats"
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
@@ -57,8 +58,8 @@ func featureRank(f string) int {
 
 // pickEval returns the run's evaluation of kind k on the preferred
 // features (featureRank), or nil.
-func pickEval(r *store.RunDetail, k evalKind) *simclr.Evaluation {
-	var best *simclr.Evaluation
+func pickEval(r *store.RunDetail, k evalKind) *metrics.Evaluation {
+	var best *metrics.Evaluation
 	for i := range r.Evaluations {
 		ev := &r.Evaluations[i]
 		if ev.Protocol != k.Protocol || ev.LabelFraction != k.Fraction {
@@ -73,7 +74,7 @@ func pickEval(r *store.RunDetail, k evalKind) *simclr.Evaluation {
 
 // featureEval returns the run's evaluation of kind k on exactly the named
 // features, or nil.
-func featureEval(r *store.RunDetail, k evalKind, features string) *simclr.Evaluation {
+func featureEval(r *store.RunDetail, k evalKind, features string) *metrics.Evaluation {
 	for i := range r.Evaluations {
 		ev := &r.Evaluations[i]
 		if ev.Protocol == k.Protocol && ev.LabelFraction == k.Fraction && ev.Features == features {
@@ -92,7 +93,7 @@ type score struct {
 type row struct {
 	Label    string
 	Method   string
-	Config   simclr.Config // of the row's first run in grid order
+	Config   config.Config // of the row's first run in grid order
 	Runs     []*store.RunDetail
 	Finished []*store.RunDetail
 	Scores   map[evalKind]score
@@ -100,7 +101,7 @@ type row struct {
 }
 
 // baseline reports whether the row is a baseline (not SimCLR).
-func (r *row) baseline() bool { return r.Method != simclr.MethodSimCLR }
+func (r *row) baseline() bool { return r.Method != config.MethodSimCLR }
 
 // headline is the row's score of the experiment's headline kind.
 func (r *row) headline(k evalKind) stats.Summary { return r.Scores[k].F1 }
@@ -124,14 +125,14 @@ func statusCounts(runs []*store.RunDetail) string {
 }
 
 // methodOrder places SimCLR rows first and the baselines after, in the
-// order of simclr.Methods.
+// order of config.Methods.
 func methodOrder(m string) int {
-	for i, x := range simclr.Methods {
+	for i, x := range config.Methods {
 		if x == m {
 			return i
 		}
 	}
-	return len(simclr.Methods)
+	return len(config.Methods)
 }
 
 // groupRows groups runs by label into rows ordered by method (SimCLR
@@ -210,29 +211,29 @@ func evalKinds(runs []store.RunDetail) []evalKind {
 }
 
 func protocolOrder(p string) int {
-	for i, x := range simclr.EvalKinds {
+	for i, x := range config.EvalKinds {
 		if x == p {
 			return i
 		}
 	}
-	return len(simclr.EvalKinds)
+	return len(config.EvalKinds)
 }
 
 // modelName describes a row's method and network for the Model column.
-func modelName(c simclr.Config) string {
+func modelName(c config.Config) string {
 	switch c.Method {
-	case simclr.MethodRawPixels:
+	case config.MethodRawPixels:
 		return "Raw pixels (logistic regression)"
-	case simclr.MethodRandomInit:
+	case config.MethodRandomInit:
 		return "Random-init " + c.Encoder
-	case simclr.MethodSupervised:
+	case config.MethodSupervised:
 		return "Supervised " + c.Encoder
 	}
 	return "SimCLR " + c.Encoder + ", " + headName(c)
 }
 
 // headName is "no head", "linear head 32-d" or "nonlinear head 128-d".
-func headName(c simclr.Config) string {
+func headName(c config.Config) string {
 	if c.Head == "none" {
 		return "no head"
 	}
@@ -242,9 +243,9 @@ func headName(c simclr.Config) string {
 // augmentName describes the views for the Type Augmentation column:
 // "crop + color", or "crop + color / crop" when the second branch has its
 // own pipeline, "—" for the baselines that see no augmentation.
-func augmentName(c simclr.Config) string {
+func augmentName(c config.Config) string {
 	switch c.Method {
-	case simclr.MethodRawPixels, simclr.MethodRandomInit:
+	case config.MethodRawPixels, config.MethodRandomInit:
 		return "—"
 	}
 	s := joinAug(c.Augment)
@@ -261,7 +262,7 @@ func joinAug(list []string) string {
 	return strings.Join(list, " + ")
 }
 
-// tags returns the run's params that are not settings of simclr.Config:
+// tags returns the run's params that are not settings of config.Config:
 // facts a runner attached to the cell (pair_first, pair_second).
 func tags(r *store.RunDetail) map[string]string {
 	var out map[string]string
@@ -277,7 +278,7 @@ func tags(r *store.RunDetail) map[string]string {
 }
 
 var settingKeys = func() map[string]bool {
-	ps, err := store.FlattenConfig(simclr.Config{})
+	ps, err := store.FlattenConfig(config.Config{})
 	if err != nil {
 		panic("document: " + err.Error())
 	}
@@ -295,7 +296,7 @@ func isSetting(key string) bool { return settingKeys[key] }
 // stored them, else from the views (augment_b = [crop]; augment = [crop,
 // t1, t2], or [crop, t] on the diagonal).
 func pairOf(rw *row) (first, second string, ok bool) {
-	if rw.Method != simclr.MethodSimCLR {
+	if rw.Method != config.MethodSimCLR {
 		return "", "", false
 	}
 	if t := tags(rw.Runs[0]); t["pair_first"] != "" && t["pair_second"] != "" {
@@ -320,7 +321,7 @@ func pool(rows []*row, k evalKind, features string) stats.Summary {
 	var xs []float64
 	for _, rw := range rows {
 		for _, r := range rw.Finished {
-			var ev *simclr.Evaluation
+			var ev *metrics.Evaluation
 			if features == "" {
 				ev = pickEval(r, k)
 			} else {

@@ -4,7 +4,7 @@ import (
 	"sort"
 
 	"github.com/simclr-ablate/simclr-ablate/report/stats"
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // pair is an ordered pair of transforms: first, second.
@@ -94,12 +94,12 @@ type heads struct {
 }
 
 func headOrder(h string) int {
-	for i, x := range simclr.Heads {
+	for i, x := range config.Heads {
 		if x == h {
 			return i
 		}
 	}
-	return len(simclr.Heads)
+	return len(config.Heads)
 }
 
 // findHeads groups the SimCLR rows by (head, output dim) when at least two
@@ -107,7 +107,7 @@ func headOrder(h string) int {
 func findHeads(rows []*row, k evalKind) *heads {
 	hs := &heads{Rows: map[headKey][]*row{}, H: map[headKey]stats.Summary{}, Z: map[headKey]stats.Summary{}}
 	for _, rw := range rows {
-		if rw.Method != simclr.MethodSimCLR {
+		if rw.Method != config.MethodSimCLR {
 			continue
 		}
 		key := headKey{rw.Config.Head, rw.Config.ProjDim}
@@ -157,7 +157,7 @@ func findScaling(rows []*row, k evalKind) *scaling {
 	sc := &scaling{Rows: map[scaleKey][]*row{}, Cells: map[scaleKey]stats.Summary{}}
 	batches, epochs := map[int]bool{}, map[int]bool{}
 	for _, rw := range rows {
-		if rw.Method != simclr.MethodSimCLR {
+		if rw.Method != config.MethodSimCLR {
 			continue
 		}
 		key := scaleKey{rw.Config.BatchSize, rw.Config.Epochs}

@@ -9,7 +9,7 @@ import (
 	"github.com/simclr-ablate/simclr-ablate/report/chart"
 	"github.com/simclr-ablate/simclr-ablate/report/stats"
 	"github.com/simclr-ablate/simclr-ablate/report/table"
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
@@ -213,7 +213,7 @@ func (w *writer) curvesSection(e *experiment) error {
 	}
 	var curves []curve
 	for _, rw := range e.Rows {
-		if rw.Method != simclr.MethodSimCLR {
+		if rw.Method != config.MethodSimCLR {
 			continue
 		}
 		var loss, acc [][]float64

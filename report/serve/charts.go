@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/simclr-ablate/simclr-ablate/report/chart"
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
@@ -22,7 +22,7 @@ func curvePanels(runs []store.RunDetail) []chart.Lines {
 		{Title: "Contrastive accuracy", XLabel: "epoch", YLabel: "fraction of anchors (0–1)", IntegerX: true},
 		{Title: "kNN accuracy", XLabel: "epoch", YLabel: "accuracy (0–1)", IntegerX: true},
 	}
-	if len(runs) == 1 && runs[0].Config.Method == simclr.MethodSupervised {
+	if len(runs) == 1 && runs[0].Config.Method == config.MethodSupervised {
 		panels[0].Title = "Training loss (cross-entropy)"
 	} else if len(runs) == 1 {
 		panels[0].Title = "NT-Xent loss"
@@ -38,7 +38,7 @@ func curvePanels(runs []store.RunDetail) []chart.Lines {
 		for _, e := range r.Epochs {
 			x := float64(e.Epoch)
 			a := e.ContrastiveAcc
-			if r.Config.Method == simclr.MethodSupervised {
+			if r.Config.Method == config.MethodSupervised {
 				a = math.NaN()
 			}
 			k, ok := knn[e.Epoch]

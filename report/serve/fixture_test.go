@@ -11,7 +11,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
@@ -27,15 +27,15 @@ var classes = []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "S
 type fixtureRun struct {
 	exp   string
 	label string
-	cfg   simclr.Config
+	cfg   config.Config
 	acc   float64 // linear accuracy
 	fate  string  // "" finished, else the status it ends in
 	knn   bool    // record a knn_acc metric per epoch
 }
 
 func fixtureRuns() []fixtureRun {
-	base := func(mods ...func(*simclr.Config)) simclr.Config {
-		c := simclr.DefaultConfig()
+	base := func(mods ...func(*config.Config)) config.Config {
+		c := config.DefaultConfig()
 		c.Epochs = 6
 		for _, m := range mods {
 			m(&c)
@@ -49,13 +49,13 @@ func fixtureRuns() []fixtureRun {
 			dim  int
 			acc  float64
 		}{{"none", 32, 0.71}, {"linear", 32, 0.74}, {"nonlinear", 32, 0.78}, {"nonlinear", 128, 0.79}} {
-			c := base(func(c *simclr.Config) { c.Head, c.ProjDim, c.Seed = h.head, h.dim, seed })
+			c := base(func(c *config.Config) { c.Head, c.ProjDim, c.Seed = h.head, h.dim, seed })
 			out = append(out, fixtureRun{exp: "heads", label: fmt.Sprintf("head=%s, proj_dim=%d", h.head, h.dim), cfg: c,
 				acc: h.acc + 0.01*float64(seed), knn: seed == 1 && h.head == "nonlinear" && h.dim == 128})
 		}
 	}
 	for _, bs := range []int{64, 128, 256} {
-		c := base(func(c *simclr.Config) { c.BatchSize, c.Seed = bs, 1 })
+		c := base(func(c *config.Config) { c.BatchSize, c.Seed = bs, 1 })
 		r := fixtureRun{exp: "scaling", label: fmt.Sprintf("batch_size=%d", bs), cfg: c, acc: 0.7 + 0.02*math.Log2(float64(bs)/64)}
 		switch bs {
 		case 128:
@@ -65,7 +65,7 @@ func fixtureRuns() []fixtureRun {
 		}
 		out = append(out, r)
 	}
-	raw := base(func(c *simclr.Config) { c.Method, c.Seed = simclr.MethodRawPixels, 1 })
+	raw := base(func(c *config.Config) { c.Method, c.Seed = config.MethodRawPixels, 1 })
 	out = append(out, fixtureRun{exp: "scaling", label: "raw pixels", cfg: raw, acc: 0.8})
 	return out
 }
@@ -130,11 +130,11 @@ func addRun(t testing.TB, db *store.DB, expID int64, index int, fr fixtureRun, a
 	if err != nil || !claimed {
 		t.Fatalf("claim %s: %v, %v", fr.label, claimed, err)
 	}
-	var epochs []simclr.EpochStats
-	if fr.cfg.Method == simclr.MethodSimCLR {
+	var epochs []metrics.EpochStats
+	if fr.cfg.Method == config.MethodSimCLR {
 		for e := 1; e <= fr.cfg.Epochs; e++ {
 			prog := 1 - math.Exp(-float64(e)/3)
-			epochs = append(epochs, simclr.EpochStats{
+			epochs = append(epochs, metrics.EpochStats{
 				Epoch: e, Epochs: fr.cfg.Epochs, Steps: 10000 / fr.cfg.BatchSize,
 				Loss: math.Log(float64(2*fr.cfg.BatchSize-1)) * (1 - 0.4*prog) * (1 + 0.02*float64(index%3)),
 				LR:   fr.cfg.LR, ImagesPerSec: 900, ContrastiveAcc: 0.15 + 0.5*prog*fr.acc, PositiveCos: 0.3 + 0.5*prog,
@@ -158,7 +158,7 @@ func addRun(t testing.TB, db *store.DB, expID int64, index int, fr fixtureRun, a
 	}
 	advance(time.Duration(len(epochs)) * 20 * time.Second)
 	ev := evaluation("linear", "h", fr.acc)
-	res := &simclr.Result{Epochs: epochs, Evaluations: []simclr.Evaluation{ev}, DatasetChecksum: "0b7f3c9e",
+	res := &metrics.Result{Epochs: epochs, Evaluations: []metrics.Evaluation{ev}, DatasetChecksum: "0b7f3c9e",
 		PretrainTime: time.Duration(len(epochs)) * 20 * time.Second, EvalTime: 30 * time.Second}
 	if len(epochs) > 0 {
 		res.FinalLoss = epochs[len(epochs)-1].Loss
@@ -174,7 +174,7 @@ func addRun(t testing.TB, db *store.DB, expID int64, index int, fr fixtureRun, a
 }
 
 // evaluation scores 100 test images a class, each class's recall near acc.
-func evaluation(protocol, features string, acc float64) simclr.Evaluation {
+func evaluation(protocol, features string, acc float64) metrics.Evaluation {
 	var yTrue, yPred []int
 	for c := range classes {
 		right := int(math.Round(math.Min(0.99, acc+0.03*float64(c%4-1)) * 100))
@@ -191,7 +191,7 @@ func evaluation(protocol, features string, acc float64) simclr.Evaluation {
 	if err != nil {
 		panic(err)
 	}
-	return simclr.Evaluation{Protocol: protocol, Features: features, LabelFraction: 1, TrainSize: 10000, TestSize: len(yTrue),
+	return metrics.Evaluation{Protocol: protocol, Features: features, LabelFraction: 1, TrainSize: 10000, TestSize: len(yTrue),
 		Accuracy: s.Accuracy, MacroF1: s.MacroF1, PerClassF1: s.PerClassF1, Confusion: s.Confusion, Classes: classes, Duration: 4.5}
 }
 

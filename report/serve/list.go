@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
@@ -251,15 +251,11 @@ func sortKeys() []string {
 	return append(out, settingPrefix+"KEY")
 }
 
-// configKeys are the setting names, sorted.
+// configKeys are the setting names.
 var configKeys = func() map[string]bool {
-	ps, err := store.FlattenConfig(simclr.DefaultConfig())
-	if err != nil {
-		panic(err)
-	}
 	m := map[string]bool{}
-	for _, p := range ps {
-		m[p.Key] = true
+	for _, k := range config.Names() {
+		m[k] = true
 	}
 	return m
 }()

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
@@ -185,7 +185,7 @@ func quoteWhere(s string) string {
 // headlineEval is the index of the evaluation the run is judged by (as
 // run_summary's linear_*: linear on h, else on pixels, else the first
 // linear one, else the first), or -1 when there is none.
-func headlineEval(evs []simclr.Evaluation) int {
+func headlineEval(evs []metrics.Evaluation) int {
 	best, rank := -1, 99
 	for i, ev := range evs {
 		r := 10 + i

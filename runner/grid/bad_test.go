@@ -20,7 +20,7 @@ var badFiles = []struct {
 	key  string
 	msg  string
 }{
-	{"bad_blocks.toml", 3, "grid.blocks", "at least one block"},
+	{"bad_blocks.toml", 3, "grid.blocks", "each block count must be >= 1, got 0"},
 	{"bad_name.toml", 1, "name", `"My Grid!": use lowercase`},
 	{"base_not_table.toml", 2, "base", "expected a table of settings ([base]), got integer 3"},
 	{"batch_size_one.toml", 4, "variant[1].batch_size", "at least 2 images"},
@@ -79,6 +79,37 @@ var badFiles = []struct {
 	{"wrong_type_axis_scalar.toml", 3, "grid.temperature", "a [grid] axis is a list of values"},
 	{"wrong_type_float_for_int.toml", 3, "base.batch_size", "expected an integer, got float 25.6"},
 	{"wrong_type_string_for_int.toml", 3, "base.epochs", `expected an integer, got string "ten"`},
+	// Ranges and the rules between settings (config.Config.Validate).
+	{"blocks_empty.toml", 3, "base.blocks", "needs at least one stage; leave blocks out for the encoder's preset"},
+	{"bn_momentum_over_one.toml", 3, "base.bn_momentum", "must be in [0, 1], got 1.5"},
+	{"crop_min_scale_zero.toml", 3, "base.crop_min_scale", "must be in (0, 1], got 0"},
+	{"cutout_size_over_one.toml", 4, "base.cutout_size", "must be in [0, 1], got 2"},
+	{"eval_duplicate.toml", 3, "base.eval", `protocol "linear" appears twice`},
+	{"eval_empty.toml", 4, "variant[1].eval", "needs at least one protocol (valid: linear, finetune)"},
+	{"eval_features_unknown.toml", 3, "base.eval_features", `unknown feature "y" (valid: h, z)`},
+	{"eval_unknown.toml", 3, "base.eval", `unknown protocol "knn" (valid: linear, finetune)`},
+	{"finetune_without_fractions.toml", 4, "base.label_fraction", "needs at least one fraction for eval finetune"},
+	{"finetune_zero_epochs.toml", 4, "base.finetune_epochs", "must be >= 1 when eval has finetune, got 0"},
+	{"image_size_too_large.toml", 4, "base.image_size", "must be 0 (native) or in [1, 1024], got 2048"},
+	{"label_fraction_duplicate.toml", 4, "base.label_fraction", "fraction 0.01 appears twice"},
+	{"label_fraction_over_one.toml", 4, "base.label_fraction", "each fraction must be in (0, 1], got 1.5"},
+	{"lr_infinite.toml", 3, "base.lr", "must be positive and finite, got +Inf"},
+	{"momentum_one.toml", 4, "base.momentum", "must be in [0, 1), got 1"},
+	{"negative_color_strength.toml", 3, "grid.color_strength", "must be >= 0 and finite, got -0.5"},
+	{"negative_pretrain_subset.toml", 3, "base.pretrain_subset", "must be >= 0, got -1"},
+	{"negative_width_variant.toml", 4, "variant[1].width", "must be >= 0, got -8"},
+	{"proj_dim_zero_with_head.toml", 4, "base.proj_dim", "must be positive for a linear or nonlinear head"},
+	{"simclr_zero_epochs.toml", 4, "base.epochs", `must be >= 1 for method simclr, got 0; method = "random-init" scores an untrained encoder`},
+	{"supervised_zero_epochs.toml", 8, "variant[1].epochs", `must be >= 1 for method supervised, got 0; method = "random-init"`},
+	{"synthetic_image_too_small.toml", 6, "grid.image_size", "synthetic images must be 0 (32) or in [8, 1024], got 4"},
+	{"temperature_negative_axis.toml", 3, "grid.temperature", "must be positive and finite, got -0.1"},
+	{"test_path_not_imagefolder.toml", 5, "base.test_path", "only imagefolder takes a separate test folder, not mnist"},
+	{"unknown_encoder.toml", 3, "grid.encoder", `unknown value "resnet-50" (valid: resnet-small, resnet-18)`},
+	{"unknown_lr_scaling.toml", 4, "base.lr_scaling", `unknown value "cosine" (valid: none, linear, sqrt)`},
+	{"unknown_optimizer.toml", 3, "base.optimizer", `unknown value "rmsprop" (valid: sgd, lars, adam)`},
+	{"warmup_longer_than_epochs.toml", 4, "base.warmup_epochs", "must be <= epochs (5), got 6"},
+	{"weight_decay_nan.toml", 3, "base.weight_decay", "must be >= 0 and finite, got NaN"},
+	{"zero_finetune_lr.toml", 4, "base.finetune_lr", "must be positive and finite, got 0"},
 }
 
 // TestLoadBad checks that every malformed grid gives one line
@@ -100,8 +131,8 @@ func TestLoadBad(t *testing.T) {
 	if !slices.Equal(onDisk, listed) {
 		t.Fatalf("testdata/bad holds %v,\nbadFiles lists %v", onDisk, listed)
 	}
-	if len(badFiles) < 25 {
-		t.Fatalf("only %d malformed grids, want 25 or more", len(badFiles))
+	if len(badFiles) < 80 {
+		t.Fatalf("only %d malformed grids, want 80 or more", len(badFiles))
 	}
 
 	for _, tc := range badFiles {

@@ -1,5 +1,5 @@
 // Package grid reads experiment grid files (TOML) and expands them into
-// cells: one fully resolved, validated simclr.Config each. It is the
+// cells: one fully resolved, validated config.Config each. It is the
 // front half of the runner; it knows nothing of training or SQLite.
 //
 // # File format
@@ -9,7 +9,7 @@
 //	seeds = [1, 2, 3]             # optional, here or in [base]; default [1]
 //	max_cells = 20000             # optional, replaces the limit of 10000
 //
-//	[base]                        # settings every cell shares (over simclr.DefaultConfig)
+//	[base]                        # settings every cell shares (over config.DefaultConfig)
 //	dataset = "fashion-mnist"
 //	epochs = 10
 //
@@ -32,9 +32,9 @@
 //	augment = ["crop"]
 //	temperature = 0.1
 //
-// Settings are the fields of simclr.Config, named by their toml tags
-// (dataset, augment, batch_size, ...), the same in the base, grid,
-// variant and exclude tables and in --set. The setting seed is not written
+// Settings are the fields of config.Config as config.Settings describes
+// them, named by their toml tags (dataset, augment, batch_size, ...), the
+// same in the base, grid, variant and exclude tables and in --set. The setting seed is not written
 // directly: seeds lists the seeds, and every cell runs once per seed.
 //
 // # Expansion
@@ -46,7 +46,7 @@
 //
 // in that order: seeds outermost (so that an interrupted run has a whole
 // table for the first seed), then rows, then the axes in file order with
-// the last axis varying fastest. A cell's config is simclr.DefaultConfig(),
+// the last axis varying fastest. A cell's config is config.DefaultConfig(),
 // then [base], then its axis values, then its row's settings, then every
 // --set override; Seed is the seed. A variant may not set a key that is
 // also an axis, nor may --set, so that no axis silently collapses.
@@ -92,8 +92,10 @@
 // closest valid name as a suggestion, else the valid names), values of
 // the wrong type, empty or duplicate-valued axes, an expansion over the
 // limit (computed before any cell is built), and any cell that
-// simclr.Config.Validate rejects, placed where the offending key was set
+// config.Config.Validate rejects, placed where the offending key was set
 // for that cell: a --set override, the variant, the axis, or [base]. Two
 // cells with the same settings and seed are an error naming both labels.
-// Nothing is run until every cell is valid.
+// Nothing is run until every cell is valid. What the file alone cannot
+// show, such as a dataset folder that does not exist, a caller checks
+// after Load and reports with Grid.CellError at the same place.
 package grid

@@ -15,7 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // DefaultMaxCells is the largest expansion Load and Parse accept unless the
@@ -44,7 +44,7 @@ type Error struct {
 	Line int    // 1-based line in File; 0 when the problem is the whole file
 	Key  string // the key path: "base.epochs", "grid.augment", "variant[2].label"
 	Msg  string
-	Err  error // the underlying cause (a toml.ParseError, an fs error, a *simclr.FieldError), or nil
+	Err  error // the underlying cause (a toml.ParseError, an fs error, a *config.FieldError), or nil
 }
 
 func (e *Error) Error() string {
@@ -70,7 +70,7 @@ func (e *Error) Unwrap() error { return e.Err }
 type Cell struct {
 	Index   int               // 0-based position in the expansion
 	Label   string            // the row of the result tables; the same for every seed
-	Config  simclr.Config     // resolved and validated, Seed set
+	Config  config.Config     // resolved and validated, Seed set
 	Varying map[string]string // the settings that differ between the grid's cells (Grid.Varying), rendered as text; seed is not among them
 	Tags    map[string]string // extra facts for the report, e.g. pairwise cells: pair_first, pair_second; nil when none
 	Hash    string            // Config.Hash(): the settings apart from the seed
@@ -83,9 +83,28 @@ type Grid struct {
 	Path        string   // the file, as given to Load or Parse
 	Axes        []string // the [grid] axes in file order
 	Seeds       []int64  // the seeds every cell is repeated for, in order
-	Varying     []string // the settings that differ between cells, in column order: axes first, then simclr.Config field order; seed is left out
+	Varying     []string // the settings that differ between cells, in column order: axes first, then config.Config field order; seed is left out
 	MaxCells    int      // the limit the expansion was checked against
 	Cells       []Cell
+
+	// For CellError: the parser that read the file, and the row of
+	// each cell.
+	parser   *parser
+	rows     []row
+	cellRows []int
+}
+
+// CellError places err, a problem with cell i's settings found after Load
+// (a *config.FieldError, such as simclr/data's Check of a missing dataset
+// file), where the cell's key was set, as Load places what
+// config.Config.Validate finds: an *Error naming the file (or --set), the
+// line and the key path. Any other error comes back as an *Error on the
+// grid file.
+func (g *Grid) CellError(i int, err error) error {
+	if g.parser == nil || i < 0 || i >= len(g.cellRows) {
+		return &Error{File: g.Path, Msg: err.Error(), Err: err}
+	}
+	return g.parser.validationError(err, g.rows[g.cellRows[i]])
 }
 
 // Load reads the grid file at path and returns its cells, every one
@@ -364,7 +383,7 @@ func (p *parser) setting(path, key string, prim toml.Primitive, extra ...string)
 	if !ok {
 		return assign{}, p.errAt(path, "unknown setting%s", didYouMean(key, settingCandidates(extra...)))
 	}
-	v, msg := decodeValue(&p.md, prim, s.typ)
+	v, msg := decodeValue(&p.md, prim, s.Type)
 	if msg != "" {
 		return assign{}, p.errAt(path, "%s", msg)
 	}
@@ -406,7 +425,7 @@ func (p *parser) parseSeeds(raw *rawFile) error {
 		}
 	}
 	if p.seeds == nil {
-		p.seeds = []int64{simclr.DefaultConfig().Seed}
+		p.seeds = []int64{config.DefaultConfig().Seed}
 	}
 	return nil
 }
@@ -465,7 +484,7 @@ func (p *parser) parseAxes(raw *rawFile) error {
 		if !ok {
 			return p.errAt(path, "unknown setting%s", didYouMean(k, settingCandidates()))
 		}
-		v, msg := decodeValue(&p.md, m[k], reflect.SliceOf(s.typ))
+		v, msg := decodeValue(&p.md, m[k], reflect.SliceOf(s.Type))
 		if msg != "" {
 			return p.errAt(path, "%s", axisHint(&p.md, m[k], s, msg))
 		}
@@ -489,32 +508,32 @@ func (p *parser) parseAxes(raw *rawFile) error {
 
 // axisHint explains the usual mistake behind an axis type error: a single
 // value, or a flat list for a list-valued setting.
-func axisHint(md *toml.MetaData, prim toml.Primitive, s setting, msg string) string {
+func axisHint(md *toml.MetaData, prim toml.Primitive, s config.Setting, msg string) string {
 	var raw any
 	_ = md.PrimitiveDecode(prim, &raw)
 	list, isList := raw.([]any)
 	switch {
 	case !isList:
 		return fmt.Sprintf("a [grid] axis is a list of values, one per cell, e.g. %s; got %s (a single value belongs in [base])", axisExample(s), describe(raw))
-	case s.typ.Kind() == reflect.Slice && len(list) > 0 && !slices.ContainsFunc(list, func(x any) bool { _, ok := x.([]any); return ok }):
-		return fmt.Sprintf("%s is a list setting, so its axis is a list of lists, one per cell, e.g. %s; got %s", s.name, axisExample(s), describe(raw))
+	case s.Kind.IsList() && len(list) > 0 && !slices.ContainsFunc(list, func(x any) bool { _, ok := x.([]any); return ok }):
+		return fmt.Sprintf("%s is a list setting, so its axis is a list of lists, one per cell, e.g. %s; got %s", s.Name, axisExample(s), describe(raw))
 	}
 	return msg
 }
 
-func axisExample(s setting) string {
-	switch s.typ.Kind() {
-	case reflect.Slice:
-		if s.name == "augment" || s.name == "augment_b" {
-			return s.name + ` = [["crop"], ["crop", "color"]]`
+func axisExample(s config.Setting) string {
+	switch {
+	case s.Kind.IsList():
+		if s.Name == "augment" || s.Name == "augment_b" {
+			return s.Name + ` = [["crop"], ["crop", "color"]]`
 		}
-		return s.name + " = [[...], [...]]"
-	case reflect.String:
-		return s.name + ` = ["a", "b"]`
-	case reflect.Float64:
-		return s.name + " = [0.1, 0.5]"
+		return s.Name + " = [[...], [...]]"
+	case s.Kind == config.String:
+		return s.Name + ` = ["a", "b"]`
+	case s.Kind == config.Float:
+		return s.Name + " = [0.1, 0.5]"
 	}
-	return s.name + " = [1, 2]"
+	return s.Name + " = [1, 2]"
 }
 
 func (p *parser) parseVariants(raw *rawFile) error {
@@ -559,10 +578,10 @@ func (p *parser) parseVariants(raw *rawFile) error {
 }
 
 // defaultLabel names a variant without a label by its settings in
-// simclr.Config field order: "key=value, ...", or "base" when it has none.
+// config.Config field order: "key=value, ...", or "base" when it has none.
 func defaultLabel(sets []assign) string {
 	sorted := slices.Clone(sets)
-	slices.SortStableFunc(sorted, func(a, b assign) int { return settings[a.key].index - settings[b.key].index })
+	slices.SortStableFunc(sorted, func(a, b assign) int { return settings[a.key].Index - settings[b.key].Index })
 	parts := make([]string, len(sorted))
 	for i, a := range sorted {
 		parts[i] = a.key + "=" + render(a.val)
@@ -615,11 +634,11 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 	}
 	path := "pairwise.transforms"
 	if len(list) == 0 {
-		return p.errAt(path, "needs at least one transform (valid: %s)", strings.Join(simclr.Transforms, ", "))
+		return p.errAt(path, "needs at least one transform (valid: %s)", strings.Join(config.Transforms, ", "))
 	}
 	for i, t := range list {
-		if !slices.Contains(simclr.Transforms, t) {
-			return p.errAt(path, "unknown transform %q (valid: %s)", t, strings.Join(simclr.Transforms, ", "))
+		if !slices.Contains(config.Transforms, t) {
+			return p.errAt(path, "unknown transform %q (valid: %s)", t, strings.Join(config.Transforms, ", "))
 		}
 		if slices.Contains(list[:i], t) {
 			return p.errAt(path, "transform %q appears twice", t)
@@ -688,7 +707,7 @@ func (p *parser) parseExcludes(raw *rawFile) error {
 				if !ok {
 					return p.errAt(path, "unknown setting%s", didYouMean(k, settingCandidates("label")))
 				}
-				typ = s.typ
+				typ = s.Type
 			}
 			v, msg := decodeValue(&p.md, m[k], typ)
 			if msg != "" {
@@ -735,7 +754,7 @@ func (p *parser) parseSets(*rawFile) error {
 		if !ok {
 			return at.err("unknown setting%s", didYouMean(key, settingCandidates("seeds")))
 		}
-		v, msg := decodeValue(&md, prim, s.typ)
+		v, msg := decodeValue(&md, prim, s.Type)
 		if msg != "" {
 			return at.err("%s", msg)
 		}
@@ -899,7 +918,7 @@ func (p *parser) expand() (*Grid, error) {
 			shown, strings.Join(factors, " × "), limit)
 	}
 
-	base := simclr.DefaultConfig()
+	base := config.DefaultConfig()
 	for _, a := range p.base {
 		a.apply(&base)
 	}
@@ -924,7 +943,7 @@ func (p *parser) expand() (*Grid, error) {
 			}
 			clear(idx)
 			for {
-				cfg := cloneConfig(base)
+				cfg := base.Clone()
 				for a, ax := range p.axes {
 					assign{key: ax.key, val: ax.vals[idx[a]]}.apply(&cfg)
 				}
@@ -973,6 +992,7 @@ func (p *parser) expand() (*Grid, error) {
 		seen[id] = i
 	}
 	p.varying(g)
+	g.parser, g.rows, g.cellRows = p, rows, cellRows
 	return g, nil
 }
 
@@ -991,7 +1011,7 @@ func next(idx []int, axes []axis) bool {
 
 // excluded reports whether any rule matches the cell, marking every rule
 // that does.
-func (p *parser) excluded(cfg *simclr.Config, label string) bool {
+func (p *parser) excluded(cfg *config.Config, label string) bool {
 	out := false
 	for i := range p.rules {
 		r := &p.rules[i]
@@ -1055,11 +1075,11 @@ func (p *parser) checkLabels(rows []row) error {
 	return nil
 }
 
-// validationError places a simclr.Config.Validate failure of a cell of row
+// validationError places a config.Config.Validate failure of a cell of row
 // r where its key was last set for that cell: --set, the row, the axis,
 // [base]; a key left at its default is blamed on the row, else [base].
 func (p *parser) validationError(err error, r row) error {
-	var fe *simclr.FieldError
+	var fe *config.FieldError
 	if !errors.As(err, &fe) {
 		return &Error{File: p.path, Msg: err.Error(), Err: err}
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 func mustParse(t *testing.T, src string, opt Options) *Grid {
@@ -127,17 +127,17 @@ func TestExpandCounts(t *testing.T) {
 		},
 		{
 			name:    "max_cells in the file raises the limit",
-			src:     "name = \"g\"\nmax_cells = 20000\n[grid]\nepochs = [" + intList(0, 150) + "]\nwidth = [" + intList(0, 100) + "]\n",
+			src:     "name = \"g\"\nmax_cells = 20000\n[grid]\nepochs = [" + intList(1, 151) + "]\nwidth = [" + intList(0, 100) + "]\n",
 			cells:   15000,
-			labels:  []string{"epochs=0, width=0"},
+			labels:  []string{"epochs=1, width=0"},
 			varying: []string{"epochs", "width"},
 		},
 		{
 			name:    "Options.MaxCells raises the limit",
-			src:     "name = \"g\"\n[grid]\nepochs = [" + intList(0, 150) + "]\nwidth = [" + intList(0, 100) + "]\n",
+			src:     "name = \"g\"\n[grid]\nepochs = [" + intList(1, 151) + "]\nwidth = [" + intList(0, 100) + "]\n",
 			opt:     Options{MaxCells: 15000},
 			cells:   15000,
-			labels:  []string{"epochs=0, width=0"},
+			labels:  []string{"epochs=1, width=0"},
 			varying: []string{"epochs", "width"},
 		},
 	}
@@ -209,7 +209,7 @@ proj_dim = 16
 temperature = 0.2
 `
 	g := mustParse(t, src, Options{Set: []string{"temperature=0.7"}})
-	want := simclr.DefaultConfig()
+	want := config.DefaultConfig()
 	want.Epochs, want.ProjDim, want.Temperature, want.Seed = 3, 16, 0.7, 5
 	for i, lr := range []float64{0.1, 0.2} {
 		want.LR = lr
@@ -232,7 +232,7 @@ func TestCellsShareNoSlices(t *testing.T) {
 	if got := g.Cells[1].Config.Eval[0]; got != "linear" {
 		t.Errorf("cell 1 Eval[0] = %q after changing cell 0, want linear", got)
 	}
-	if got := simclr.DefaultConfig().Eval[0]; got != "linear" {
+	if got := config.DefaultConfig().Eval[0]; got != "linear" {
 		t.Errorf("DefaultConfig().Eval[0] = %q after changing a cell, want linear", got)
 	}
 }
@@ -279,7 +279,7 @@ func TestValidationPlace(t *testing.T) {
 		{
 			name: "empty list set by a variant",
 			src:  "name = \"v\"\n[[variant]]\nlabel = \"ok\"\n[[variant]]\nlabel = \"folder\"\neval_features = []\n",
-			want: "t.toml:6: variant[2].eval_features: needs at least one of h, z (valid: h, z)",
+			want: "t.toml:6: variant[2].eval_features: needs at least one feature (valid: h, z)",
 		},
 		{
 			name: "pairwise replaces a base augment_b",
@@ -310,8 +310,8 @@ func TestValidationPlace(t *testing.T) {
 			if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) || tc.want != "" && got == "" {
 				t.Errorf("Parse(%q, --set %q) error = %q, want %q", tc.src, tc.set, got, tc.want)
 			}
-			if err != nil && !simclr.IsValidationError(err) {
-				t.Errorf("Parse(%q) error %v does not wrap the *simclr.FieldError", tc.src, err)
+			if err != nil && !config.IsValidationError(err) {
+				t.Errorf("Parse(%q) error %v does not wrap the *config.FieldError", tc.src, err)
 			}
 		})
 	}
@@ -426,7 +426,7 @@ func TestHugeGridRefusedEarly(t *testing.T) {
 	b.Reset()
 	b.WriteString("name = \"huger\"\n[grid]\n")
 	for _, k := range settingNames {
-		if s := settings[k]; s.typ.Kind() == reflect.Int {
+		if s := settings[k]; s.Type.Kind() == reflect.Int {
 			fmt.Fprintf(&b, "%s = [%s]\n", k, intList(1, 101))
 		}
 	}
@@ -486,5 +486,40 @@ func TestSuggest(t *testing.T) {
 		if got := editDistance(tc.a, tc.b); got != tc.want {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+// TestCellError: a problem found after Load with one cell's settings is
+// placed where that cell's key was set, as Validate's problems are.
+func TestCellError(t *testing.T) {
+	src := "name = \"v\"\n[base]\ndataset = \"imagefolder\"\npath = \"a\"\n[grid]\ntest_path = [\"t1\", \"t2\"]\n" +
+		"[[variant]]\nlabel = \"first\"\n[[variant]]\nlabel = \"second\"\npath = \"b\"\n"
+	g := mustParse(t, src, Options{})
+	missing := func(key string) error { return &config.FieldError{Key: key, Msg: "missing x"} }
+	tests := []struct {
+		cell int
+		err  error
+		want string
+	}{
+		{0, missing("path"), "t.toml:4: base.path: missing x"},
+		{2, missing("path"), "t.toml:11: variant[2].path: missing x"},
+		{3, missing("test_path"), "t.toml:6: grid.test_path: missing x"},
+		{1, missing("dataset"), "t.toml:3: base.dataset: missing x"},
+		{2, missing("dataset"), "t.toml:3: base.dataset: missing x"},
+		{1, errors.New("disk on fire"), "t.toml: disk on fire"},
+	}
+	for _, tt := range tests {
+		err := g.CellError(tt.cell, tt.err)
+		var ge *Error
+		if !errors.As(err, &ge) || err.Error() != tt.want {
+			t.Errorf("CellError(%d, %v) = %v, want the *Error %q", tt.cell, tt.err, err, tt.want)
+		}
+		if !errors.Is(err, tt.err) {
+			t.Errorf("CellError(%d, %v) does not wrap the cause", tt.cell, tt.err)
+		}
+	}
+	set := mustParse(t, src, Options{Set: []string{"dataset=imagefolder"}})
+	if err, want := set.CellError(2, missing("dataset")), "--set dataset=imagefolder: dataset: missing x"; err == nil || err.Error() != want {
+		t.Errorf("CellError with --set dataset = %v, want %q", err, want)
 	}
 }

@@ -10,36 +10,23 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
-// setting is one field of simclr.Config as users name it.
-type setting struct {
-	name  string       // the TOML tag
-	index int          // field index in simclr.Config
-	typ   reflect.Type // the field's Go type
-}
-
+// settings are the descriptions of config.Config's settings by name;
+// settingNames lists the names in field order (the order of plan
+// columns).
 var (
-	configType = reflect.TypeFor[simclr.Config]()
-	// settings maps a setting name to its Config field; settingNames
-	// lists the names in field order (the order of plan columns).
-	settings, settingNames = buildSettings()
+	settings     = settingsByName()
+	settingNames = config.Names()
 )
 
-func buildSettings() (map[string]setting, []string) {
-	m := make(map[string]setting)
-	var names []string
-	for i := range configType.NumField() {
-		f := configType.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-		if name == "" || name == "-" || !f.IsExported() {
-			continue
-		}
-		m[name] = setting{name: name, index: i, typ: f.Type}
-		names = append(names, name)
+func settingsByName() map[string]config.Setting {
+	m := make(map[string]config.Setting)
+	for _, s := range config.Settings() {
+		m[s.Name] = s
 	}
-	return m, names
+	return m
 }
 
 // assign is one setting given a value at a place in the input.
@@ -59,14 +46,13 @@ type place struct {
 }
 
 // apply sets a (a deep copy of its value) on cfg.
-func (a assign) apply(cfg *simclr.Config) {
-	f := reflect.ValueOf(cfg).Elem().Field(settings[a.key].index)
-	f.Set(cloneValue(a.val))
+func (a assign) apply(cfg *config.Config) {
+	settings[a.key].Field(cfg).Set(cloneValue(a.val))
 }
 
 // get returns the value of setting name in cfg.
-func get(cfg *simclr.Config, name string) reflect.Value {
-	return reflect.ValueOf(cfg).Elem().Field(settings[name].index)
+func get(cfg *config.Config, name string) reflect.Value {
+	return settings[name].Field(cfg)
 }
 
 // cloneValue copies slices so that cells never share backing arrays.
@@ -77,18 +63,6 @@ func cloneValue(v reflect.Value) reflect.Value {
 	out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 	for i := range v.Len() {
 		out.Index(i).Set(cloneValue(v.Index(i)))
-	}
-	return out
-}
-
-// cloneConfig returns a deep copy of c (every slice field copied).
-func cloneConfig(c simclr.Config) simclr.Config {
-	out := c
-	rv := reflect.ValueOf(&out).Elem()
-	for i := range rv.NumField() {
-		if f := rv.Field(i); f.Kind() == reflect.Slice {
-			f.Set(cloneValue(f))
-		}
 	}
 	return out
 }

@@ -9,7 +9,8 @@
 // SobelMagnitude) match torchvision 0.14 within 1e-4 (testdata holds the
 // reference vectors).
 //
-// The transforms a pipeline accepts (Names; defaults from DefaultParams).
+// The transforms a pipeline accepts (config.Transforms; defaults from
+// DefaultParams).
 // Where the paper gives no detail, the choice is ours (marked *):
 //
 //	name       what one application does

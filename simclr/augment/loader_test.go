@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // collect reads a whole epoch, copying each batch and releasing it.
@@ -38,7 +40,7 @@ func equalEpochs(a, b []Batch) error {
 func TestLoaderWorkersIdentical(t *testing.T) {
 	const n, c, h, w, batch = 40, 3, 12, 12, 8
 	images := randImage(1, n*c, h, w)
-	a := mustPipeline(t, Names, alwaysParams())
+	a := mustPipeline(t, config.Transforms, alwaysParams())
 	b := mustPipeline(t, []string{"crop", "color"}, DefaultParams())
 	ref := NewLoader(images, n, c, h, w, a, b, batch, 42, 1)
 	for _, epoch := range []int{1, 2} {

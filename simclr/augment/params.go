@@ -40,7 +40,8 @@ type Params struct {
 	NoiseSigma float64
 }
 
-// DefaultParams returns the SimCLR values (SIMCLR.md) scaled as
+// DefaultParams returns the SimCLR values (Chen et al. 2020, arXiv:2002.05709,
+// appendix A) scaled as
 // simclr.DefaultConfig does: colour strength 0.5 (the paper's CIFAR-10
 // value), crop area [0.08, 1] with aspect [3/4, 4/3], flip 0.5, colour
 // jitter 0.8, grayscale 0.2, blur 0.5 with sigma in [0.1, 2] and a kernel of

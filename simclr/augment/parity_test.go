@@ -8,9 +8,9 @@ import (
 )
 
 // parityFile holds reference outputs of torchvision functional transforms
-// on one random [3, 16, 16] image, copied from cases.augment of
-// /work/shared/parity/parity.json. They come from PyTorch 1.13 /
-// torchvision 0.14 (gen_parity.py there lists the exact calls).
+// on one random [3, 16, 16] image: the cases.augment of the PyTorch
+// reference vectors, from PyTorch 1.13 / torchvision 0.14
+// (simclr/nn/testdata/gen_parity.py lists the exact calls).
 const parityFile = "testdata/parity_augment.json"
 
 type parityOp struct {

@@ -6,15 +6,15 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
-)
 
-// Names are the transforms NewPipeline accepts, in the order of
-// simclr.Transforms (a test keeps the two lists equal).
-var Names = []string{"crop", "flip", "color", "grayscale", "rotate", "cutout", "noise", "blur", "sobel", "roi"}
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+)
 
 // op applies one transform to x ([c, h, w]) in place.
 type op func(p *Params, x []float32, c, h, w int, rng *rand.Rand, s *scratch)
 
+// ops implements every name of config.Transforms, the transforms
+// NewPipeline accepts (a test checks both ways).
 var ops = map[string]op{
 	"crop":      opCrop,
 	"flip":      opFlip,
@@ -66,7 +66,7 @@ func NewPipeline(names []string, p Params) (*Pipeline, error) {
 	for _, n := range names {
 		o, ok := ops[n]
 		if !ok {
-			return nil, fmt.Errorf("augment: unknown transform %q (valid: %s)", n, strings.Join(Names, ", "))
+			return nil, fmt.Errorf("augment: unknown transform %q (valid: %s)", n, strings.Join(config.Transforms, ", "))
 		}
 		pl.ops = append(pl.ops, o)
 	}

@@ -1,14 +1,12 @@
 package augment
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // alwaysParams makes every random transform fire.
@@ -27,38 +25,18 @@ func mustPipeline(t testing.TB, names []string, p Params) *Pipeline {
 	return pl
 }
 
-// TestNamesMatchConfig keeps Names equal to simclr.Transforms, read from
-// the source of ../config.go (importing simclr here would be a cycle).
-func TestNamesMatchConfig(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "../config.go", nil, 0)
-	if err != nil {
-		t.Fatalf("parse ../config.go: %v", err)
-	}
-	var want []string
-	ast.Inspect(f, func(n ast.Node) bool {
-		vs, ok := n.(*ast.ValueSpec)
-		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "Transforms" || len(vs.Values) != 1 {
-			return true
-		}
-		for _, e := range vs.Values[0].(*ast.CompositeLit).Elts {
-			s, err := strconv.Unquote(e.(*ast.BasicLit).Value)
-			if err != nil {
-				t.Fatalf("simclr.Transforms element %v: %v", e, err)
-			}
-			want = append(want, s)
-		}
-		return false
-	})
-	if !slices.Equal(Names, want) {
-		t.Errorf("Names = %v, want simclr.Transforms = %v", Names, want)
-	}
-	for _, n := range Names {
+// TestEveryTransformImplemented: every name of config.Transforms has an
+// implementation and every implementation a name.
+func TestEveryTransformImplemented(t *testing.T) {
+	for _, n := range config.Transforms {
 		if _, ok := ops[n]; !ok {
-			t.Errorf("transform %q has no implementation", n)
+			t.Errorf("transform %q of config.Transforms has no implementation", n)
 		}
 	}
-	if len(ops) != len(Names) {
-		t.Errorf("%d implemented transforms, want %d (Names)", len(ops), len(Names))
+	for n := range ops {
+		if !slices.Contains(config.Transforms, n) {
+			t.Errorf("transform %q is implemented but not in config.Transforms", n)
+		}
 	}
 }
 
@@ -85,7 +63,7 @@ func TestNewPipelineErrors(t *testing.T) {
 			t.Errorf("NewPipeline(%q, ...) error = %v, want one containing %q", tc.names, err, tc.want)
 		}
 	}
-	for _, names := range [][]string{nil, {}, Names, {"crop", "crop"}} {
+	for _, names := range [][]string{nil, {}, config.Transforms, {"crop", "crop"}} {
 		if _, err := NewPipeline(names, DefaultParams()); err != nil {
 			t.Errorf("NewPipeline(%q, DefaultParams()) error = %v, want nil", names, err)
 		}
@@ -99,7 +77,7 @@ func TestNewPipelineErrors(t *testing.T) {
 // documented 1-channel no-op of grayscale).
 func TestTransformsShapeRangeDeterminism(t *testing.T) {
 	p := alwaysParams()
-	for _, name := range Names {
+	for _, name := range config.Transforms {
 		pl := mustPipeline(t, []string{name}, p)
 		for _, c := range []int{1, 3} {
 			for _, sh := range [][2]int{{16, 16}, {12, 20}} {
@@ -136,7 +114,7 @@ func TestTransformsShapeRangeDeterminism(t *testing.T) {
 }
 
 func TestPipelineSeeds(t *testing.T) {
-	pl := mustPipeline(t, Names, alwaysParams())
+	pl := mustPipeline(t, config.Transforms, alwaysParams())
 	src := randImage(1, 3, 16, 16)
 	a, b, c := make([]float32, len(src)), make([]float32, len(src)), make([]float32, len(src))
 	pl.Apply(a, src, 3, 16, 16, newRand(11))
@@ -148,8 +126,8 @@ func TestPipelineSeeds(t *testing.T) {
 	if slices.Equal(a, c) {
 		t.Errorf("Apply with seeds 11 and 12 gave the same view")
 	}
-	if got := pl.String(); got != strings.Join(Names, "+") {
-		t.Errorf("String() = %q, want %q", got, strings.Join(Names, "+"))
+	if got := pl.String(); got != strings.Join(config.Transforms, "+") {
+		t.Errorf("String() = %q, want %q", got, strings.Join(config.Transforms, "+"))
 	}
 }
 
@@ -358,7 +336,7 @@ func TestApplyAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items: allocation counts are checked without -race")
 	}
-	pl := mustPipeline(t, Names, alwaysParams())
+	pl := mustPipeline(t, config.Transforms, alwaysParams())
 	src := randImage(9, 3, 16, 16)
 	dst := make([]float32, len(src))
 	rng := newRand(1)

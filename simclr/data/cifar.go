@@ -36,14 +36,9 @@ const cifarHowToGet = "run `make data-cifar10` (fetches the CIFAR-10 binary vers
 // class names from batches.meta.txt when present. A dir holding a
 // cifar-10-batches-bin folder (as the archive unpacks) is accepted too.
 func loadCIFAR10(dir string) (train, test *Set, err error) {
-	if dir == "" {
-		return nil, nil, fmt.Errorf("cifar10 needs path, the folder of data_batch_1.bin … test_batch.bin: %s", cifarHowToGet)
-	}
-	if _, err := os.Stat(filepath.Join(dir, cifarTrainFiles[0])); errors.Is(err, fs.ErrNotExist) {
-		sub := filepath.Join(dir, "cifar-10-batches-bin")
-		if _, err := os.Stat(filepath.Join(sub, cifarTrainFiles[0])); err == nil {
-			dir = sub
-		}
+	dir, err = cifarDir(dir)
+	if err != nil {
+		return nil, nil, err
 	}
 	classes, err := cifarClasses(dir)
 	if err != nil {
@@ -58,6 +53,38 @@ func loadCIFAR10(dir string) (train, test *Set, err error) {
 		return nil, nil, err
 	}
 	return train, test, nil
+}
+
+// cifarDir is the folder of the batch files: dir, or its
+// cifar-10-batches-bin folder when only that holds them.
+func cifarDir(dir string) (string, error) {
+	if dir == "" {
+		return "", fmt.Errorf("cifar10 needs path, the folder of data_batch_1.bin … test_batch.bin: %s", cifarHowToGet)
+	}
+	if _, err := os.Stat(filepath.Join(dir, cifarTrainFiles[0])); errors.Is(err, fs.ErrNotExist) {
+		sub := filepath.Join(dir, "cifar-10-batches-bin")
+		if _, err := os.Stat(filepath.Join(sub, cifarTrainFiles[0])); err == nil {
+			return sub, nil
+		}
+	}
+	return dir, nil
+}
+
+// statCIFARFile returns the size of batch file dir/name, or an error
+// saying it is missing and how to get it.
+func statCIFARFile(dir, name string) (path string, size int64, err error) {
+	path = filepath.Join(dir, name)
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, 0, fmt.Errorf("cifar10: missing %s: %w; %s", path, fs.ErrNotExist, cifarHowToGet)
+	}
+	if err != nil {
+		return path, 0, fmt.Errorf("cifar10: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return path, 0, fmt.Errorf("cifar10: %s is not a regular file", path)
+	}
+	return path, st.Size(), nil
 }
 
 // cifarClasses reads dir/batches.meta.txt (one name a line, blank lines
@@ -92,16 +119,12 @@ func cifarClasses(dir string) ([]string, error) {
 func readCIFARFiles(dir string, files []string, classes []string) (*Set, error) {
 	s := &Set{C: 3, H: cifarSide, W: cifarSide, Classes: classes}
 	for _, name := range files {
-		path := filepath.Join(dir, name)
-		st, err := os.Stat(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("cifar10: missing %s: %w; %s", path, fs.ErrNotExist, cifarHowToGet)
-		}
+		path, size, err := statCIFARFile(dir, name)
 		if err != nil {
-			return nil, fmt.Errorf("cifar10: %w", err)
+			return nil, err
 		}
-		if st.Size() > maxCIFARBytes {
-			return nil, fmt.Errorf("cifar10: %s is %d bytes, more than the %d a batch file may have", path, st.Size(), maxCIFARBytes)
+		if size > maxCIFARBytes {
+			return nil, fmt.Errorf("cifar10: %s is %d bytes, more than the %d a batch file may have", path, size, maxCIFARBytes)
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {

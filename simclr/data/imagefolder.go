@@ -52,9 +52,8 @@ func loadImageFolder(spec Spec) (train, test *Set, err error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("imagefolder test_path: %w", err)
 		}
-		if !slices.Equal(classes, testClasses) {
-			return nil, nil, fmt.Errorf("imagefolder: class folders differ between %s %v and test_path %s %v: %s",
-				spec.Path, classes, spec.TestPath, testClasses, classDiff(classes, testClasses))
+		if err := sameClasses(spec, classes, testClasses); err != nil {
+			return nil, nil, err
 		}
 		trainItems, testItems = items, ti
 	} else {
@@ -81,7 +80,7 @@ func loadImageFolder(spec Spec) (train, test *Set, err error) {
 func scanImageFolder(root string) (classes []string, items []folderItem, err error) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return nil, nil, fmt.Errorf("imagefolder: %w", err)
+		return nil, nil, fmt.Errorf("imagefolder: %w (want a folder of class folders, %s/<class>/*.png|jpg|jpeg)", err, root)
 	}
 	for _, e := range entries {
 		if !isDir(root, e) || strings.HasPrefix(e.Name(), ".") {
@@ -108,6 +107,16 @@ func scanImageFolder(root string) (classes []string, items []folderItem, err err
 		return nil, nil, fmt.Errorf("imagefolder: %s has no class folders: want %s/<class>/*.png|jpg|jpeg", root, root)
 	}
 	return classes, items, nil
+}
+
+// sameClasses checks that the train and test roots have the same class
+// folders.
+func sameClasses(spec Spec, classes, testClasses []string) error {
+	if !slices.Equal(classes, testClasses) {
+		return fmt.Errorf("imagefolder: class folders differ between %s %v and test_path %s %v: %s",
+			spec.Path, classes, spec.TestPath, testClasses, classDiff(classes, testClasses))
+	}
+	return nil
 }
 
 // isDir reports whether entry e of dir is a folder, following symlinks.

@@ -3,21 +3,20 @@ package data
 import (
 	"fmt"
 	"strings"
-)
 
-// Names lists the datasets Load knows, in the order of simclr.Datasets.
-var Names = []string{"fashion-mnist", "fashion-mnist-color", "mnist", "cifar10", "imagefolder", "synthetic"}
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+)
 
 // DefaultFashionMNISTPath is where Debian's dataset-fashion-mnist package
 // (`make data`) installs the four gzipped IDX files.
 const DefaultFashionMNISTPath = "/usr/share/datasets/fashion-mnist"
 
 // MaxImageSize bounds Spec.ImageSize.
-const MaxImageSize = 1024
+const MaxImageSize = config.MaxImageSize
 
 // Spec says which dataset to load and how.
 type Spec struct {
-	Name string // one of Names
+	Name string // one of config.Datasets
 
 	// Path is the dataset's folder: the four IDX files (fashion-mnist,
 	// fashion-mnist-color, mnist), the CIFAR-10 batches (cifar10), the
@@ -54,6 +53,33 @@ type Spec struct {
 	Lazy bool
 }
 
+// dataset is how Load reads one dataset and how Check finds its files.
+type dataset struct {
+	// load returns the sets at their native size; unless sized, Load
+	// then resizes them to Spec.ImageSize and materializes them when
+	// Spec.Lazy is false.
+	load  func(Spec) (train, test *Set, err error)
+	sized bool // load applies ImageSize and returns final sets itself
+	// check reports a missing file or folder without reading the data;
+	// nil when the dataset reads no files.
+	check func(Spec) *config.FieldError
+}
+
+// datasets implements every name of config.Datasets (a test checks both
+// ways).
+var datasets = map[string]dataset{
+	"fashion-mnist":       {load: func(s Spec) (*Set, *Set, error) { return fashionMNIST.load(s) }, check: checkFashionMNIST},
+	"mnist":               {load: func(s Spec) (*Set, *Set, error) { return mnist.load(s) }, check: func(s Spec) *config.FieldError { return mnist.check(s) }},
+	"fashion-mnist-color": {load: loadFashionMNISTColor, check: checkFashionMNIST},
+	"cifar10":             {load: func(s Spec) (*Set, *Set, error) { return loadCIFAR10(s.Path) }, check: checkCIFAR10},
+	"imagefolder":         {load: loadImageFolder, sized: true, check: checkImageFolder},
+	"synthetic": {sized: true, load: func(s Spec) (*Set, *Set, error) {
+		return Synthetic(s.Size, s.ImageSize, s.Seed)
+	}},
+}
+
+func checkFashionMNIST(s Spec) *config.FieldError { return fashionMNIST.check(s) }
+
 // Load reads (or generates) the dataset of spec and returns its train and
 // test sets. Errors name the file or folder at fault and, for missing
 // data, how to get it; a missing file's error wraps fs.ErrNotExist.
@@ -67,36 +93,13 @@ func Load(spec Spec) (train, test *Set, err error) {
 	if spec.TestPath != "" && spec.Name != "imagefolder" {
 		return nil, nil, fmt.Errorf("test_path %q: only imagefolder takes a separate test folder, not %s", spec.TestPath, spec.Name)
 	}
-	switch spec.Name {
-	case "fashion-mnist", "mnist":
-		fam := map[string]mnistFamily{"fashion-mnist": fashionMNIST, "mnist": mnist}[spec.Name]
-		if !spec.Lazy {
-			train, test, err = loadMNISTFamily(spec.Path, fam)
-			break
-		}
-		var tr, te gray8
-		if tr, te, err = loadMNISTFamily8(spec.Path, fam); err == nil {
-			train, test = tr.lazy(), te.lazy()
-		}
-	case "fashion-mnist-color":
-		var tr, te gray8
-		if tr, te, err = loadMNISTFamily8(spec.Path, fashionMNIST); err == nil {
-			train = colorize(tr, spec.Seed, 0)
-			tr = gray8{}
-			test = colorize(te, spec.Seed, 1)
-		}
-	case "cifar10":
-		train, test, err = loadCIFAR10(spec.Path)
-	case "imagefolder":
-		return loadImageFolder(spec)
-	case "synthetic":
-		train, test, err = Synthetic(spec.Size, spec.ImageSize, spec.Seed)
-		return train, test, err
-	default:
-		return nil, nil, fmt.Errorf("unknown dataset %q (valid: %s)", spec.Name, strings.Join(Names, ", "))
+	d, ok := datasets[spec.Name]
+	if !ok {
+		return nil, nil, fmt.Errorf("unknown dataset %q (valid: %s)", spec.Name, strings.Join(config.Datasets, ", "))
 	}
-	if err != nil {
-		return nil, nil, err
+	train, test, err = d.load(spec)
+	if err != nil || d.sized {
+		return train, test, err
 	}
 	if spec.ImageSize != 0 {
 		train = resizeSet(train.Materialize(), spec.ImageSize)
@@ -106,4 +109,27 @@ func Load(spec Spec) (train, test *Set, err error) {
 		train, test = train.Materialize(), test.Materialize()
 	}
 	return train, test, nil
+}
+
+// load reads the family's IDX files: lazy sets when spec.Lazy (a quarter
+// of the float32 images' memory), else float32 ones.
+func (fam mnistFamily) load(spec Spec) (train, test *Set, err error) {
+	if !spec.Lazy {
+		return loadMNISTFamily(spec.Path, fam)
+	}
+	tr, te, err := loadMNISTFamily8(spec.Path, fam)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tr.lazy(), te.lazy(), nil
+}
+
+// loadFashionMNISTColor renders Fashion-MNIST's 8-bit images in colour,
+// lazily.
+func loadFashionMNISTColor(spec Spec) (train, test *Set, err error) {
+	tr, te, err := loadMNISTFamily8(spec.Path, fashionMNIST)
+	if err != nil {
+		return nil, nil, err
+	}
+	return colorize(tr, spec.Seed, 0), colorize(te, spec.Seed, 1), nil
 }

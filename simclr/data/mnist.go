@@ -27,7 +27,7 @@ var (
 		name:        "fashion-mnist",
 		classes:     FashionMNISTClasses,
 		defaultPath: DefaultFashionMNISTPath,
-		howToGet: "run `make data` (installs Debian package dataset-fashion-mnist into " + DefaultFashionMNISTPath +
+		howToGet: "run `make data` (apt-get install dataset-fashion-mnist, which puts them in " + DefaultFashionMNISTPath +
 			") or download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and " +
 			"t10k-labels-idx1-ubyte.gz from https://github.com/zalandoresearch/fashion-mnist (data/fashion) into a folder and set path",
 	}
@@ -38,6 +38,9 @@ var (
 			"t10k-labels-idx1-ubyte.gz (the MNIST database, http://yann.lecun.com/exdb/mnist/) into a folder and set path",
 	}
 )
+
+// idxNames are the four IDX files of a family, each raw or gzipped.
+var idxNames = []string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
 
 // loadMNISTFamily reads train-* and t10k-* IDX files from dir.
 func loadMNISTFamily(dir string, fam mnistFamily) (train, test *Set, err error) {

@@ -8,7 +8,7 @@ import (
 
 // TestResizeParity checks the enlarging path against torchvision: the
 // reference (testdata/resized_crop_parity.json, from PyTorch 1.13 /
-// torchvision 0.14, copied from shared/parity/parity.json) is
+// torchvision 0.14 by simclr/nn/testdata/gen_parity.py) is
 // TF.resized_crop(img, 2, 3, 10, 8, [16, 16], BILINEAR, antialias=False),
 // i.e. a 10×8 crop enlarged to 16×16, where antialiasing plays no part.
 func TestResizeParity(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 // SyntheticClasses are the synthetic dataset's classes, index = label: the
@@ -13,7 +15,7 @@ var SyntheticClasses = []string{"circle", "square", "triangle", "cross"}
 const (
 	syntheticDefaultSide = 32
 	syntheticDefaultSize = 512
-	syntheticMinSide     = 8
+	syntheticMinSide     = config.MinSyntheticSide
 	// Shape area as a fraction of the image, the same range for every
 	// class, so the area (and with it the mean intensity) says nothing
 	// about the class.

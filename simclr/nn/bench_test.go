@@ -11,7 +11,7 @@ import (
 )
 
 // addWeightDecay adds wd·w to every gradient, PyTorch SGD's weight_decay
-// (applied to all parameters, as shared/bench/torch_simclr_step.py does).
+// (applied to all parameters, as bench/torch_simclr_step.py does).
 // gorgonia's Momentum has a WithL2Reg option, but in v0.9.18 it multiplies
 // the velocity instead of the weights (TestGorgoniaMomentumSemantics).
 func addWeightDecay(ps gorgonia.Nodes, wd float32) error {
@@ -29,12 +29,13 @@ func addWeightDecay(ps gorgonia.Nodes, wd float32) error {
 }
 
 // BenchmarkSimCLRStep is one SimCLR step of the reference model of
-// shared/bench/torch_simclr_step.py: resnet-small, batch 128 (256 views),
-// nonlinear head 64-64-32, NT-Xent τ = 0.5, SGD momentum 0.9, lr 0.1,
-// weight decay 1e-6 (gorgonia's Momentum + wd·w added to the gradients).
-// images/s counts views. Compare with
+// bench/torch_simclr_step.py at the repository's root: resnet-small,
+// batch 128 (256 views), nonlinear head 64-64-32, NT-Xent τ = 0.5, SGD
+// momentum 0.9, lr 0.1, weight decay 1e-6 (gorgonia's Momentum + wd·w
+// added to the gradients). images/s counts views. Compare with, from the
+// repository's root,
 //
-//	/usr/bin/python3 shared/bench/torch_simclr_step.py 128 2 20 1 28
+//	/usr/bin/python3 bench/torch_simclr_step.py 128 2 20 1 28
 func BenchmarkSimCLRStep(b *testing.B) {
 	for _, in := range []struct{ c, hw int }{{1, 28}, {3, 32}} {
 		b.Run(fmt.Sprintf("%dx%dx%d", in.c, in.hw, in.hw), func(b *testing.B) {

@@ -2,7 +2,7 @@
 // (CIFAR stem, BasicBlocks), the projection heads, the linear classifier,
 // the NT-Xent and softmax cross-entropy losses, model state for
 // checkpoints, and Machine, a wrapper of gorgonia's TapeMachine that
-// avoids its traps (shared/GORGONIA.md).
+// avoids its traps (docs/gorgonia.md at the repository's root).
 //
 // A training step:
 //
@@ -29,15 +29,19 @@
 //
 // The hot layers are custom gorgonia ops (Op + SDOp, each gradient an op
 // of its own) that write into buffers kept across runs instead of
-// gorgonia's per-run allocations (issue 5):
-//   - conv.go: convolution as an implicit GEMM (products over shifted
-//     views of each image's zero-bordered phase planes, a kernel row's taps
-//     in one product, no im2col matrix), the batch cut into chunks that
-//     GOMAXPROCS workers take in turn; stride-1 convolutions compute ∂x as
-//     the convolution of dy with the flipped weights. GEMM is gonum's
-//     pure-Go BLAS, or OpenBLAS with the openblas build tag
-//     (blas_openblas.go: CGO_LDFLAGS=-lopenblas, Debian's
-//     libopenblas-dev, OPENBLAS_NUM_THREADS=1).
+// gorgonia's per-run allocations:
+//   - conv_op.go: convolution as an implicit GEMM (conv_gemm.go: products
+//     over shifted views of each image's zero-bordered phase planes, laid
+//     out by geom.go, a kernel row's taps in one product, no im2col
+//     matrix); stride-1 convolutions compute ∂x as the convolution of dy
+//     with the flipped weights. conv_ref.go holds the definition the ops
+//     must equal. GEMM is gonum's pure-Go BLAS, or OpenBLAS with the
+//     openblas build tag (blas_openblas.go: -lopenblas, Debian's
+//     libopenblas-dev, single-threaded).
+//   - schedule.go: the batch cut into a fixed number of chunks that
+//     GOMAXPROCS workers take in turn, partial sums added in chunk order
+//     (results do not depend on the number of workers), for the
+//     convolutions and batch norms; op.go: glue every op shares.
 //   - kernels.go: the row loops of the ops (BN statistics and gradients,
 //     ReLU masks, affine maps, row copies), run as AVX2 + FMA assembly
 //     (internal/f32) on CPUs that have both, as Go loops otherwise or with

@@ -10,7 +10,7 @@ import (
 )
 
 // This file is the one place where each layer kind becomes gorgonia nodes:
-// conv2d, batchNorm and relu are the custom ops of conv.go, bn.go and
+// conv2d, batchNorm and relu are the custom ops of conv_op.go, bn.go and
 // relu.go, which write into buffers kept across runs.
 
 // builder creates the parameters and layers of one Net.

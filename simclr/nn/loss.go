@@ -15,7 +15,9 @@ import (
 const diagMask = -1e4
 
 // NTXent is the SimCLR loss of z [2N, d], rows i and i+N being the two
-// views of image i (shared/SIMCLR.md, Chen et al. 2020 eq. 1):
+// views of image i (Chen et al. 2020, "A Simple Framework for Contrastive
+// Learning of Visual Representations", arXiv:2002.05709: ℓ is eq. 1, L
+// its mean over the 2N anchors as in Algorithm 1):
 //
 //	u_i     = z_i / ‖z_i‖
 //	s_ik    = u_iᵀ u_k

@@ -10,38 +10,11 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// The custom ops (conv.go, bn.go, relu.go) beyond the PyTorch parity
+// The custom ops (conv_op.go, bn.go, relu.go) beyond the PyTorch parity
 // cases: every convolution geometry the encoders use (and the 1×1
-// stride-1 shortcut path) against a direct loop and by finite differences,
-// the fused BN+ReLU against PyTorch's BN output, and the fused ops by
-// finite differences.
-
-// convLoop is the direct definition of the convolution, for checking.
-func convLoop(x []float64, b, c, h, w int, wt []float64, out, k, stride, pad int) []float64 {
-	oh, ow := (h+2*pad-k)/stride+1, (w+2*pad-k)/stride+1
-	y := make([]float64, b*out*oh*ow)
-	for n := 0; n < b; n++ {
-		for o := 0; o < out; o++ {
-			for oy := 0; oy < oh; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					var s float64
-					for ci := 0; ci < c; ci++ {
-						for i := 0; i < k; i++ {
-							for j := 0; j < k; j++ {
-								iy, ix := oy*stride-pad+i, ox*stride-pad+j
-								if iy >= 0 && iy < h && ix >= 0 && ix < w {
-									s += x[((n*c+ci)*h+iy)*w+ix] * wt[((o*c+ci)*k+i)*k+j]
-								}
-							}
-						}
-					}
-					y[((n*out+o)*oh+oy)*ow+ox] = s
-				}
-			}
-		}
-	}
-	return y
-}
+// stride-1 shortcut path) against its definition (conv2dRef) and by
+// finite differences, the fused BN+ReLU against PyTorch's BN output, and
+// the fused ops by finite differences.
 
 func TestConvGeometries(t *testing.T) {
 	for _, c := range convCases {
@@ -57,7 +30,7 @@ func TestConvGeometries(t *testing.T) {
 			loss := weightedSum(t, y, randn(r, y.Shape().TotalSize(), 1))
 			m := mustCompile(t, net, loss, y)
 			mustRun(t, m)
-			want := convLoop(xv, c.b, c.in, c.h, c.w, values(t, net.params[1].node), c.out, c.k, c.stride, c.pad)
+			want := conv2dRef(xv, c.b, c.in, c.h, c.w, values(t, net.params[1].node), c.out, c.k, c.stride, c.pad)
 			checkClose(t, "conv2d y", values(t, y), want, 1e-12, 1e-12)
 			finiteDiff(t, m, loss, net.Learnables(), 1e-6, 1e-7)
 		})

@@ -7,9 +7,9 @@ import (
 )
 
 // A plain-Go float64 forward pass of a Net from its State, written from
-// the PyTorch reference model (shared/bench/torch_simclr_step.py): it
-// checks the wiring (strides, padding, shortcuts, pooling, head,
-// classifier, parameter names) and both BatchNorm modes.
+// the PyTorch reference model (bench/torch_simclr_step.py at the
+// repository's root): it checks the wiring (strides, padding, shortcuts,
+// pooling, head, classifier, parameter names) and both BatchNorm modes.
 
 type refNet struct {
 	t     testing.TB

@@ -206,16 +206,6 @@ func addAffReLURow32(y, a, b []float32, sa, ta, sb, tb float32, ra, rb bool) {
 	}
 }
 
-// chunkWorkers is the number of workers for an elementwise loop over n
-// values: one below 16k values, where starting a goroutine costs more
-// than it saves.
-func chunkWorkers(n int) int {
-	if n < 1<<14 {
-		return 1
-	}
-	return maxWorkers()
-}
-
 func (op *reluOp) DiffWRT(int) []bool {
 	out := make([]bool, op.arity)
 	for i := range out {

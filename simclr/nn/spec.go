@@ -34,7 +34,7 @@ const bnEpsilon = 1e-5
 // representation h is the global average pool of the last stage, [B, F]
 // with F the last stage's width.
 //
-//	resnet-small  width 16, blocks 1,1,1   -> F = 64  (the reference model of shared/bench/torch_simclr_step.py)
+//	resnet-small  width 16, blocks 1,1,1   -> F = 64  (the reference model of bench/torch_simclr_step.py)
 //	resnet-18     width 64, blocks 2,2,2,2 -> F = 512 (CIFAR ResNet-18)
 type EncoderSpec struct {
 	Preset     string

@@ -19,5 +19,5 @@
 // gob-encodable.
 //
 // gorgonia's own NewAdamW never changes the weights in v0.9.18; these
-// solvers are written here instead (see shared/GORGONIA.md).
+// solvers are written here instead (see docs/gorgonia.md).
 package optim
