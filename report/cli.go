@@ -29,6 +29,7 @@ const usage = `report turns results.db into report.md, PNG charts and ad-hoc que
 Usage:
   report build [--db results/results.db] [--out results/] [--experiment NAME ...]
   report query 'SQL' [--db results/results.db] [--format table|csv|json]
+  report serve [--db results/results.db] [--addr 127.0.0.1:8080]
 
 Run 'report COMMAND -h' for a command's flags.
 Exit codes: 0 success, 2 bad input, 1 other failure.
@@ -52,7 +53,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 
 func (m *Main) run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return &cli.UsageError{Msg: "no command given (build, query; see report -h)", Usage: usage}
+		return &cli.UsageError{Msg: "no command given (build, query, serve; see report -h)", Usage: usage}
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -62,8 +63,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return (&buildCommand{m: m}).Run(ctx, args[1:])
 	case "query":
 		return (&queryCommand{m: m}).Run(ctx, args[1:])
+	case "serve":
+		return (&serveCommand{m: m}).Run(ctx, args[1:])
 	}
-	return cli.Usagef("unknown command %q (commands: build, query; see report -h)", args[0])
+	return cli.Usagef("unknown command %q (commands: build, query, serve; see report -h)", args[0])
 }
 
 // isBadInput reports whether err is one of the store's or the document's

@@ -71,7 +71,7 @@ func TestUsageErrorExitStatus(t *testing.T) {
 		stderr string // a prefix of stderr
 	}{
 		{nil, 2, "report turns results.db into report.md"},
-		{[]string{"bild"}, 2, `report: unknown command "bild" (commands: build, query; see report -h)` + "\n"},
+		{[]string{"bild"}, 2, `report: unknown command "bild" (commands: build, query, serve; see report -h)` + "\n"},
 		{[]string{"query", "SELECT 1", "--bogus"}, 2, "report: query: flag provided but not defined: -bogus (see report query -h)\n"},
 		{[]string{"query", "SELECT 1", "--", "x", "--db", "y"}, 2, "report: query: 4 arguments, want one SQL statement"},
 		{[]string{"build", "-h"}, 0, ""},

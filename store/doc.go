@@ -23,6 +23,9 @@
 // Reads: ListRuns (one row a run, newest first, with a small filter
 // language, see RunFilter.Where), GetRun (everything about one run),
 // ReportRuns (the same for every run of an experiment, for report build),
-// ExportRuns (one row a run with every setting as a column) and Query
-// (one read-only SQL statement, for report query).
+// ExportRuns (one row a run with every setting as a column), Query
+// (one read-only SQL statement, for report query), and for report serve's
+// pages Axes (the settings that vary per experiment), RunSettings (some
+// settings of many runs) and GetRuns (several runs as ReportRuns fills
+// them).
 package store
