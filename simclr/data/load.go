@@ -49,8 +49,11 @@ type Spec struct {
 	// Lazy lets Load return lazy sets (Set.Lazy), which render an image
 	// when it is used: the MNIST family at its native size does
 	// (fashion-mnist-color's 70 000 float32 images are 658 MB,
-	// fashion-mnist's 220 MB, their 8-bit sources 55 MB). A caller that
-	// sets it takes subsets or calls Materialize before reading Images.
+	// fashion-mnist's 220 MB, their 8-bit sources 55 MB), and synthetic,
+	// which draws an image from its seed whenever it is read. A caller
+	// that sets it reads images through Image or CopyImages, or calls
+	// Materialize before reading Images (a lazy set's subsets are lazy
+	// too).
 	Lazy bool
 }
 
@@ -90,8 +93,10 @@ func Load(spec Spec) (train, test *Set, err error) {
 	case "imagefolder":
 		return loadImageFolder(spec)
 	case "synthetic":
-		train, test, err = Synthetic(spec.Size, spec.ImageSize, spec.Seed)
-		return train, test, err
+		if spec.Lazy {
+			return syntheticLazy(spec.Size, spec.ImageSize, spec.Seed)
+		}
+		return Synthetic(spec.Size, spec.ImageSize, spec.Seed)
 	default:
 		return nil, nil, fmt.Errorf("unknown dataset %q (valid: %s)", spec.Name, strings.Join(Names, ", "))
 	}
