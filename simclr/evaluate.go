@@ -67,31 +67,65 @@ func (c *cell) featureKinds() []string {
 
 // linearEval trains a multinomial logistic regression on frozen features of
 // train and scores it on the test split. The encoder is really frozen:
-// features are extracted once, in inference mode.
+// features are extracted once, in inference mode, evalBatch images at a
+// time, so that the images are never in memory as a whole (the features
+// are: 60 000 × 64 float32 is 15 MB). Raw pixels, the features of the
+// baseline, are read from the sets as logreg needs them (see pixelRows).
 func (c *cell) linearEval(ctx context.Context, st *nn.State, train *data.Set, feat string, frac float64) (*Evaluation, error) {
 	start := time.Now()
 	c.hooks.phase("linear eval (" + feat + ")")
-	var xtr, xte []float32
-	var d int
+	classes := len(c.classes)
+	cfg := logreg.Config{L2: c.cfg.LinearL2, Epochs: c.cfg.LinearEpochs, Seed: c.cfg.Seed}
+	var model *logreg.Model
+	var pred []int
+	var err error
 	if feat == "pixels" {
-		xtr, xte, d = train.Images, c.test.Images, train.C*train.H*train.W
-	} else {
-		var err error
-		if xtr, d, err = c.features(ctx, st, train, feat); err != nil {
-			return nil, err
+		d := train.C * train.H * train.W
+		model, err = logreg.TrainRows(ctx, pixelRows(train), train.N, d, train.Labels, classes, cfg)
+		if err == nil {
+			pred = model.PredictRows(pixelRows(c.test), c.test.N)
 		}
-		if xte, _, err = c.features(ctx, st, c.test, feat); err != nil {
-			return nil, err
+	} else {
+		xtr, d, ferr := c.features(ctx, st, train, feat)
+		if ferr != nil {
+			return nil, ferr
+		}
+		model, err = logreg.Train(ctx, xtr, train.N, d, train.Labels, classes, cfg)
+		if err == nil {
+			xtr = nil // the test features take its place
+			xte, _, ferr := c.features(ctx, st, c.test, feat)
+			if ferr != nil {
+				return nil, ferr
+			}
+			pred = model.Predict(xte, c.test.N)
 		}
 	}
-	classes := len(c.classes)
-	model, err := logreg.Train(ctx, xtr, train.N, d, train.Labels, classes,
-		logreg.Config{L2: c.cfg.LinearL2, Epochs: c.cfg.LinearEpochs, Seed: c.cfg.Seed})
 	if err != nil {
 		return nil, fmt.Errorf("linear evaluation (%s): %w", feat, err)
 	}
-	pred := model.Predict(xte, c.test.N)
 	return c.score("linear", feat, frac, train.N, pred, start)
+}
+
+// pixelsInMemory bounds the float32 pixels of a lazy set that raw-pixel
+// linear evaluation renders once and keeps (bytes); a larger set is
+// rendered again at every pass of the probe over it (once per L-BFGS
+// evaluation), which costs time but no memory. Either way the probe sees
+// the same values. A variable for tests.
+var pixelsInMemory = 64 << 20
+
+// pixelRows returns the pixels of set as the probe's feature rows.
+func pixelRows(set *data.Set) logreg.Rows {
+	d := set.C * set.H * set.W
+	if set.Lazy() && set.N*d*4 <= pixelsInMemory {
+		set = set.Materialize()
+	}
+	if !set.Lazy() {
+		return logreg.Matrix(set.Images, d)
+	}
+	return func(lo, hi int, buf []float32) []float32 {
+		set.CopyImages(buf, lo)
+		return buf
+	}
 }
 
 func (c *cell) score(proto, feat string, frac float64, trainN int, pred []int, start time.Time) (*Evaluation, error) {
@@ -110,13 +144,30 @@ func (c *cell) score(proto, feat string, frac float64, trainN int, pred []int, s
 // features runs set through the encoder in inference mode (BatchNorm with
 // running statistics) and returns h or z for every image, [N, d].
 func (c *cell) features(ctx context.Context, st *nn.State, set *data.Set, feat string) ([]float32, int, error) {
+	var feats []float32
+	var d int
+	err := c.extract(ctx, st, set, feat, func(lo, hi int, f []float32) {
+		if feats == nil {
+			d = len(f) / (hi - lo)
+			feats = make([]float32, set.N*d)
+		}
+		copy(feats[lo*d:hi*d], f)
+	})
+	return feats, d, err
+}
+
+// extract runs set through the encoder in inference mode evalBatch images
+// at a time and calls got with the features (h or z) of images [lo, hi),
+// [hi−lo, d], while they are live. Its memory is the inference network's
+// and one batch of images, whatever the size of set.
+func (c *cell) extract(ctx context.Context, st *nn.State, set *data.Set, feat string, got func(lo, hi int, f []float32)) error {
 	withHead := feat == "z"
 	net, err := nn.Build(arch(&c.cfg, set.C, 0, withHead), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
 	if err != nil {
-		return nil, 0, fmt.Errorf("build inference network: %w", err)
+		return fmt.Errorf("build inference network: %w", err)
 	}
 	if err := net.SetState(st); err != nil {
-		return nil, 0, fmt.Errorf("load encoder: %w", err)
+		return fmt.Errorf("load encoder: %w", err)
 	}
 	out := net.H
 	if withHead {
@@ -124,20 +175,19 @@ func (c *cell) features(ctx context.Context, st *nn.State, set *data.Set, feat s
 	}
 	m, err := net.Compile(nil)
 	if err != nil {
-		return nil, 0, fmt.Errorf("compile inference network: %w", err)
+		return fmt.Errorf("compile inference network: %w", err)
 	}
 	defer m.Close()
 	d := out.Shape()[1]
-	feats := make([]float32, set.N*d)
-	err = forEachBatch(ctx, m, net.X, set, func(lo, hi int) {
-		copy(feats[lo*d:hi*d], out.Value().Data().([]float32)[:(hi-lo)*d])
+	return forEachBatch(ctx, m, net.X, set, func(lo, hi int) {
+		got(lo, hi, out.Value().Data().([]float32)[:(hi-lo)*d])
 	})
-	return feats, d, err
 }
 
 // forEachBatch runs set through an inference machine evalBatch images at a
-// time (the last batch padded with zeros) and calls got for images [lo, hi)
-// while the outputs are live.
+// time (the last batch padded with zeros), rendering each batch of a lazy
+// set as it goes, and calls got for images [lo, hi) while the outputs are
+// live.
 func forEachBatch(ctx context.Context, m *nn.Machine, x *G.Node, set *data.Set, got func(lo, hi int)) error {
 	per := set.C * set.H * set.W
 	buf := make([]float32, evalBatch*per)
@@ -145,13 +195,12 @@ func forEachBatch(ctx context.Context, m *nn.Machine, x *G.Node, set *data.Set, 
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("evaluation stopped: %w", err)
 		}
-		hi := min(lo+evalBatch, set.N)
-		n := copy(buf, set.Images[lo*per:hi*per])
-		clear(buf[n:])
+		n := set.CopyImages(buf, lo)
+		clear(buf[n*per:])
 		if err := m.Run(map[*G.Node][]float32{x: buf}); err != nil {
 			return fmt.Errorf("inference: %w", err)
 		}
-		got(lo, hi)
+		got(lo, lo+n)
 		m.Reset()
 	}
 	return nil
@@ -164,6 +213,9 @@ func (c *cell) finetune(ctx context.Context, st *nn.State, sub *data.Set, frac f
 	start := time.Now()
 	c.hooks.phase(fmt.Sprintf("finetune %g", frac))
 	cfg := &c.cfg
+	// The augmentations read the images in memory: render the subset now,
+	// for this fraction only.
+	sub = sub.Materialize()
 	tuned, err := c.trainClassifier(ctx, sub, st, cfg.FinetuneEpochs, "adam", cfg.FinetuneLR, "none", 0, 0,
 		fmt.Sprintf("finetune-%g", frac), "")
 	if err != nil {

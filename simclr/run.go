@@ -143,7 +143,7 @@ func (c *cell) load() (*data.Set, error) {
 		ImageSize: cfg.ImageSize,
 		Size:      cfg.SyntheticSize,
 		Seed:      dataSeed,
-		Lazy:      true, // split keeps subsets and materializes what it keeps
+		Lazy:      true, // images are rendered when used: see split
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load dataset %s: %w", cfg.Dataset, err)
@@ -151,7 +151,6 @@ func (c *cell) load() (*data.Set, error) {
 	if cfg.TestSubset > 0 && cfg.TestSubset < test.N {
 		test = data.RandomSubset(test, cfg.TestSubset, dataSeed)
 	}
-	test = test.Materialize()
 	c.test, c.classes, c.c, c.h, c.w = test, train.Classes, train.C, train.H, train.W
 	c.res.DatasetChecksum = checksum(train, test)
 	return train, nil
@@ -160,8 +159,12 @@ func (c *cell) load() (*data.Set, error) {
 // split cuts the parts of train the cell uses, each chosen by the cell's
 // seed, so that the full training set need not stay in memory; the
 // pretraining subset only when pretrain (the reload after pretraining
-// needs the evaluation parts alone). A lazy train set renders only the
-// images of the parts.
+// needs the evaluation parts alone). Of a lazy train set, only the
+// pretraining subset is rendered here (training reads its images over and
+// over); the evaluation parts stay lazy, and evaluation renders them a
+// batch at a time (a fine-tuning subset when it is trained on), so that
+// evaluation holds one batch of their images at a time, whatever
+// eval_subset and test_subset.
 func (c *cell) split(train *data.Set, pretrain bool) error {
 	cfg := &c.cfg
 	if pretrain && (cfg.Method == MethodSimCLR || cfg.Method == MethodSupervised) {
@@ -178,14 +181,13 @@ func (c *cell) split(train *data.Set, pretrain bool) error {
 					return fmt.Errorf("eval_subset: %w", err)
 				}
 			}
-			c.evalTrain = c.evalTrain.Materialize()
 		case "finetune":
 			for _, frac := range cfg.LabelFraction {
 				sub, err := data.StratifiedFraction(train, frac, cfg.Seed)
 				if err != nil {
 					return fmt.Errorf("label_fraction %g: %w", frac, err)
 				}
-				c.labelled[frac] = sub.Materialize()
+				c.labelled[frac] = sub
 			}
 		}
 	}

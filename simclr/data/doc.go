@@ -30,6 +30,12 @@
 // return an error naming the file. Allocations follow the bytes actually
 // read, never a size claimed by a header.
 //
+// With Spec.Lazy, the MNIST family and synthetic come back as lazy sets,
+// which keep their sources (8-bit pixels, seeds) and render an image as
+// float32 when it is read: CopyImages reads a set a batch at a time, so a
+// caller streaming a set holds one batch of it, whatever its size; a lazy
+// set's subsets are lazy too, and Materialize renders all of a set.
+//
 // RandomSubset and StratifiedFraction draw seeded subsets (pretraining
 // subsets, the 1% / 10% label fractions of fine-tuning); Checksum records
 // which data a run saw.

@@ -48,8 +48,11 @@ type Spec struct {
 	// Lazy lets Load return lazy sets (Set.Lazy), which render an image
 	// when it is used: the MNIST family at its native size does
 	// (fashion-mnist-color's 70 000 float32 images are 658 MB,
-	// fashion-mnist's 220 MB, their 8-bit sources 55 MB). A caller that
-	// sets it takes subsets or calls Materialize before reading Images.
+	// fashion-mnist's 220 MB, their 8-bit sources 55 MB), and synthetic,
+	// which draws an image from its seed whenever it is read. A caller
+	// that sets it reads images through Image or CopyImages, or calls
+	// Materialize before reading Images (a lazy set's subsets are lazy
+	// too).
 	Lazy bool
 }
 
@@ -74,6 +77,9 @@ var datasets = map[string]dataset{
 	"cifar10":             {load: func(s Spec) (*Set, *Set, error) { return loadCIFAR10(s.Path) }, check: checkCIFAR10},
 	"imagefolder":         {load: loadImageFolder, sized: true, check: checkImageFolder},
 	"synthetic": {sized: true, load: func(s Spec) (*Set, *Set, error) {
+		if s.Lazy {
+			return syntheticLazy(s.Size, s.ImageSize, s.Seed)
+		}
 		return Synthetic(s.Size, s.ImageSize, s.Seed)
 	}},
 }

@@ -278,8 +278,8 @@ func TestFashionMNISTColor(t *testing.T) {
 		t.Error("the lazy set's images differ from the materialized set's")
 	}
 	idx := []int{4, 0, 2}
-	if sub, want := lazy.Subset(idx), train.Subset(idx); sub.Lazy() || !slices.Equal(sub.Images, want.Images) || !slices.Equal(sub.Labels, want.Labels) {
-		t.Error("a subset of the lazy set differs from the materialized set's")
+	if sub, want := lazy.Subset(idx), train.Subset(idx); !sub.Lazy() || !slices.Equal(sub.Materialize().Images, want.Images) || !slices.Equal(sub.Labels, want.Labels) {
+		t.Errorf("a subset of the lazy set (lazy: %v) differs from the materialized set's", sub.Lazy())
 	}
 	again, _, _ := Load(Spec{Name: "fashion-mnist-color", Path: dir, Seed: 5})
 	other, _, _ := Load(Spec{Name: "fashion-mnist-color", Path: dir, Seed: 6})

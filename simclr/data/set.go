@@ -15,8 +15,10 @@ import (
 // [0, len(Classes)) is the class of image i; Classes[k] names label k.
 //
 // A lazy set (Spec.Lazy) has no Images: it renders an image when asked
-// (Image, Subset, Checksum, Materialize), so that a caller that keeps
-// subsets never holds the whole set as float32.
+// (Image, CopyImages, Subset, Checksum, Materialize), so that a caller that
+// streams its images, or keeps subsets, never holds the whole set as
+// float32. Rendering reads the set's sources only, so a lazy set's images
+// may be read from several goroutines at once.
 type Set struct {
 	Images     []float32 // N*C*H*W; nil in a lazy set
 	Labels     []int     // N
@@ -36,11 +38,27 @@ func (s *Set) Materialize() *Set {
 	if !s.Lazy() {
 		return s
 	}
-	all := make([]int, s.N)
-	for i := range all {
-		all[i] = i
+	d := s.C * s.H * s.W
+	out := s.shell(s.N)
+	out.Images = make([]float32, s.N*d)
+	copy(out.Labels, s.Labels)
+	for i := range s.N {
+		s.render(i, out.Images[i*d:(i+1)*d])
 	}
-	return s.Subset(all)
+	return out
+}
+
+// shell returns a set of n images with s's shape and classes, its labels
+// allocated, no images.
+func (s *Set) shell(n int) *Set {
+	return &Set{
+		Labels:  make([]int, n),
+		N:       n,
+		C:       s.C,
+		H:       s.H,
+		W:       s.W,
+		Classes: slices.Clone(s.Classes),
+	}
 }
 
 // Image returns image i as a C*H*W slice of s.Images (no copy: writes
@@ -59,30 +77,51 @@ func (s *Set) Image(i int) []float32 {
 	return s.Images[i*d : (i+1)*d : (i+1)*d]
 }
 
-// Subset returns a new set holding copies of the images idx[0], idx[1], …
-// in that order, with their labels and the same classes (never lazy). It
-// panics if an index is out of range.
-func (s *Set) Subset(idx []int) *Set {
-	d := s.C * s.H * s.W
-	out := &Set{
-		Images:  make([]float32, len(idx)*d),
-		Labels:  make([]int, len(idx)),
-		N:       len(idx),
-		C:       s.C,
-		H:       s.H,
-		W:       s.W,
-		Classes: slices.Clone(s.Classes),
+// CopyImages copies images lo, lo+1, … into dst, as many whole images as
+// dst holds and s has from lo, rendering those of a lazy set, and returns
+// how many it copied. Images that do not fit leave the rest of dst
+// unchanged. Reading a set batch by batch this way holds one batch as
+// float32, whatever the set's size. It panics if lo is not in [0, N].
+func (s *Set) CopyImages(dst []float32, lo int) int {
+	if lo < 0 || lo > s.N {
+		panic(fmt.Sprintf("data: first image %d out of range [0, %d]", lo, s.N))
 	}
-	for j, i := range idx {
+	d := s.C * s.H * s.W
+	n := min(len(dst)/d, s.N-lo)
+	if !s.Lazy() {
+		copy(dst, s.Images[lo*d:(lo+n)*d])
+		return n
+	}
+	for j := range n {
+		s.render(lo+j, dst[j*d:(j+1)*d])
+	}
+	return n
+}
+
+// Subset returns a new set of the images idx[0], idx[1], … in that order,
+// with their labels and the same classes. The subset of a set with Images
+// holds copies of its images; the subset of a lazy set is lazy, renders
+// its images from the same sources (which it keeps alive) and costs only
+// its labels and indices. It panics if an index is out of range.
+func (s *Set) Subset(idx []int) *Set {
+	for _, i := range idx {
 		if i < 0 || i >= s.N {
 			panic(fmt.Sprintf("data: image index %d out of range [0, %d)", i, s.N))
 		}
-		if s.Lazy() {
-			s.render(i, out.Images[j*d:(j+1)*d])
-		} else {
-			copy(out.Images[j*d:(j+1)*d], s.Image(i))
-		}
+	}
+	d := s.C * s.H * s.W
+	out := s.shell(len(idx))
+	for j, i := range idx {
 		out.Labels[j] = s.Labels[i]
+	}
+	if s.Lazy() {
+		idx, render := slices.Clone(idx), s.render
+		out.render = func(j int, dst []float32) { render(idx[j], dst) }
+		return out
+	}
+	out.Images = make([]float32, len(idx)*d)
+	for j, i := range idx {
+		copy(out.Images[j*d:(j+1)*d], s.Images[i*d:(i+1)*d])
 	}
 	return out
 }

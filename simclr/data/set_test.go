@@ -77,6 +77,79 @@ func TestSubsetCopies(t *testing.T) {
 	}
 }
 
+// lazyCopy returns a lazy set rendering s's images.
+func lazyCopy(s *Set) *Set {
+	l := *s
+	l.Images = nil
+	l.render = func(i int, dst []float32) { copy(dst, s.Image(i)) }
+	return &l
+}
+
+func TestCopyImages(t *testing.T) {
+	s := smallSet() // 4 images of 6 pixels
+	for _, set := range []*Set{s, lazyCopy(s)} {
+		for _, tt := range []struct {
+			lo, dst, want int // first image, len(dst), images copied
+		}{
+			{0, 24, 4}, {1, 12, 2}, {3, 12, 1}, {4, 12, 0}, {0, 11, 1}, {2, 5, 0}, {0, 30, 4},
+		} {
+			dst := make([]float32, tt.dst)
+			for i := range dst {
+				dst[i] = -1
+			}
+			n := set.CopyImages(dst, tt.lo)
+			if n != tt.want {
+				t.Errorf("lazy %v: CopyImages(%d values, %d) = %d, want %d", set.Lazy(), tt.dst, tt.lo, n, tt.want)
+				continue
+			}
+			if !slices.Equal(dst[:n*6], s.Images[tt.lo*6:(tt.lo+n)*6]) {
+				t.Errorf("lazy %v: CopyImages(%d values, %d) copied %v, want images %d… of %v", set.Lazy(), tt.dst, tt.lo, dst[:n*6], tt.lo, s.Images)
+			}
+			for _, v := range dst[n*6:] {
+				if v != -1 {
+					t.Errorf("lazy %v: CopyImages(%d values, %d) wrote %v past its %d images", set.Lazy(), tt.dst, tt.lo, dst[n*6:], n)
+					break
+				}
+			}
+		}
+		for _, lo := range []int{-1, 5} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("lazy %v: CopyImages(dst, %d) on a 4-image set did not panic", set.Lazy(), lo)
+					}
+				}()
+				set.CopyImages(make([]float32, 6), lo)
+			}()
+		}
+	}
+}
+
+func TestSubsetOfLazyIsLazy(t *testing.T) {
+	s := smallSet()
+	lazy := lazyCopy(s)
+	idx := []int{3, 0, 3, 2}
+	sub := lazy.Subset(idx)
+	if !sub.Lazy() || sub.Images != nil {
+		t.Fatalf("Subset of a lazy set: lazy %v, %d values in Images; want lazy, none", sub.Lazy(), len(sub.Images))
+	}
+	want := s.Subset(idx)
+	if !slices.Equal(sub.Materialize().Images, want.Images) || !slices.Equal(sub.Labels, want.Labels) || sub.Checksum() != want.Checksum() {
+		t.Errorf("Subset of the lazy set = %v %v, want %v %v", sub.Materialize().Images, sub.Labels, want.Images, want.Labels)
+	}
+	idx[0] = 1 // the subset keeps its own indices
+	if !slices.Equal(sub.Image(0), s.Image(3)) {
+		t.Error("changing the index slice after Subset changed the lazy subset")
+	}
+	subsub := sub.Subset([]int{1, 3})
+	if !subsub.Lazy() || !slices.Equal(subsub.Materialize().Images, s.Subset([]int{0, 2}).Images) {
+		t.Error("a subset of a lazy subset differs from the images it picks")
+	}
+	if m := sub.Materialize(); m.Lazy() || len(m.Images) != 4*6 {
+		t.Errorf("Materialize of a lazy subset: lazy %v, %d values; want 24 values", m.Lazy(), len(m.Images))
+	}
+}
+
 func TestChecksum(t *testing.T) {
 	s := smallSet()
 	// Golden, computed independently in Python:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
@@ -54,6 +55,14 @@ const (
 // Colours, texture, area and position are independent of the class: only
 // the shape tells classes apart.
 func Synthetic(size, side int, seed int64) (train, test *Set, err error) {
+	if train, test, err = syntheticLazy(size, side, seed); err != nil {
+		return nil, nil, err
+	}
+	return train.Materialize(), test.Materialize(), nil
+}
+
+// syntheticLazy is Synthetic returning lazy sets.
+func syntheticLazy(size, side int, seed int64) (train, test *Set, err error) {
 	if size < 0 {
 		return nil, nil, fmt.Errorf("synthetic size %d: must be >= 0", size)
 	}
@@ -66,13 +75,13 @@ func Synthetic(size, side int, seed int64) (train, test *Set, err error) {
 	if side < syntheticMinSide || side > MaxImageSize {
 		return nil, nil, fmt.Errorf("synthetic image_size %d: must be 0 (32) or in [%d, %d]", side, syntheticMinSide, MaxImageSize)
 	}
-	return synthSet(size, side, seed, 0), synthSet(max(1, size/4), side, seed, 1), nil
+	return syntheticSet(size, side, seed, 0), syntheticSet(max(1, size/4), side, seed, 1), nil
 }
 
-func synthSet(n, side int, seed int64, split uint64) *Set {
-	d := 3 * side * side
+// syntheticSet returns the lazy set of n images of one split, each drawn
+// from its own random stream whenever it is rendered.
+func syntheticSet(n, side int, seed int64, split uint64) *Set {
 	s := &Set{
-		Images:  make([]float32, n*d),
 		Labels:  make([]int, n),
 		N:       n,
 		C:       3,
@@ -80,12 +89,14 @@ func synthSet(n, side int, seed int64, split uint64) *Set {
 		W:       side,
 		Classes: append([]string(nil), SyntheticClasses...),
 	}
-	g := newSynth(side)
 	for i := range n {
-		label := i % len(SyntheticClasses)
-		s.Labels[i] = label
-		rng := newRand(seed, streamSynthetic, split<<40|uint64(i))
-		g.draw(s.Images[i*d:(i+1)*d], label, rng)
+		s.Labels[i] = i % len(SyntheticClasses)
+	}
+	scratch := sync.Pool{New: func() any { return newSynth(side) }}
+	s.render = func(i int, dst []float32) {
+		g := scratch.Get().(*synth)
+		g.draw(dst, i%len(SyntheticClasses), newRand(seed, streamSynthetic, split<<40|uint64(i)))
+		scratch.Put(g)
 	}
 	return s
 }

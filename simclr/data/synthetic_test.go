@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -61,6 +62,42 @@ func TestSynthetic(t *testing.T) {
 	tiny, tinyTest, err := Synthetic(2, 8, 1)
 	if err != nil || tiny.N != 2 || tinyTest.N != 1 {
 		t.Errorf("Synthetic(2, 8, 1) = %v, want 2 train and 1 test image", err)
+	}
+}
+
+// TestSyntheticLazy checks that the lazy synthetic set draws the same
+// images as Synthetic, from several goroutines at once too.
+func TestSyntheticLazy(t *testing.T) {
+	train, test, err := Synthetic(60, 12, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy, lazyTest, err := Load(Spec{Name: "synthetic", Size: 60, ImageSize: 12, Seed: 4, Lazy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lazy.Lazy() || !lazyTest.Lazy() {
+		t.Fatalf("Load(synthetic, Lazy) returned lazy train %v, test %v; want both lazy", lazy.Lazy(), lazyTest.Lazy())
+	}
+	if lazy.Checksum() != train.Checksum() || lazyTest.Checksum() != test.Checksum() || !slices.Equal(lazy.Labels, train.Labels) {
+		t.Error("the lazy synthetic set differs from Synthetic's")
+	}
+	d := 3 * 12 * 12
+	got := make([]float32, train.N*d)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; i < train.N; i += 4 {
+				lazy.CopyImages(got[i*d:(i+1)*d], i)
+			}
+		})
+	}
+	wg.Wait()
+	if !slices.Equal(got, train.Images) {
+		t.Error("the lazy synthetic set rendered from four goroutines differs from Synthetic's")
+	}
+	if _, _, err := Load(Spec{Name: "synthetic", ImageSize: 4, Lazy: true}); err == nil {
+		t.Error("Load(synthetic, image_size 4, Lazy) error = nil, want the size error")
 	}
 }
 

@@ -19,4 +19,9 @@
 // the rows in fixed blocks on all cores (gonum's BLAS for the products);
 // block partial sums are added in block order, so results are bit-for-bit
 // the same whatever the number of cores.
+//
+// Train takes the features as one matrix in memory; TrainRows and
+// PredictRows read them a block of rows at a time from a Rows (raw pixels
+// rendered on demand), so that only a block per core is ever in memory,
+// and fit the same model bit for bit.
 package logreg

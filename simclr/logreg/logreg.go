@@ -48,22 +48,49 @@ type Model struct {
 	Status      string  // why L-BFGS stopped (gonum's status, or the line search's message)
 }
 
+// Rows is a feature matrix read a block of rows at a time: rows(lo, hi,
+// buf) returns rows [lo, hi) as [hi−lo, d] row-major values, either a
+// slice of its own or buf (whose length is (hi−lo)·d) filled. Training
+// reads every row once per evaluation of the objective, from several
+// goroutines at once (each with its own buf); every read of a row must
+// give the same values.
+type Rows func(lo, hi int, buf []float32) []float32
+
+// Matrix returns the Rows of x, [n, d] row-major, held in memory.
+func Matrix(x []float32, d int) Rows {
+	return func(lo, hi int, _ []float32) []float32 { return x[lo*d : hi*d] }
+}
+
 // Train fits a probe to n rows of d features x ([n, d] row-major) with
 // labels y in [0, classes). It fails on empty or mis-sized input, a
 // non-finite feature, a label out of range, a bad Config, or when ctx is
 // cancelled (the error wraps ctx.Err()).
 func Train(ctx context.Context, x []float32, n, d int, y []int, classes int, cfg Config) (*Model, error) {
-	return train(ctx, x, n, d, y, classes, cfg, nil)
+	if err := checkInput(n, d, y, classes); err != nil {
+		return nil, err
+	}
+	if len(x) != n*d {
+		return nil, fmt.Errorf("logreg: len(x) = %d, want n·d = %d·%d = %d", len(x), n, d, n*d)
+	}
+	return train(ctx, Matrix(x, d), n, d, y, classes, cfg, nil)
 }
 
-// train is Train with a hook called at the start of every evaluation of
-// the objective (for tests).
-func train(ctx context.Context, x []float32, n, d int, y []int, classes int, cfg Config, onEval func()) (*Model, error) {
+// TrainRows is Train on features that need not all be in memory at once:
+// rows yields them a block at a time, once per evaluation of the
+// objective. The model is the one Train fits to the same values, bit for
+// bit.
+func TrainRows(ctx context.Context, rows Rows, n, d int, y []int, classes int, cfg Config) (*Model, error) {
+	if err := checkInput(n, d, y, classes); err != nil {
+		return nil, err
+	}
+	return train(ctx, rows, n, d, y, classes, cfg, nil)
+}
+
+// train is TrainRows after checkInput, with a hook called at the start of
+// every evaluation of the objective (for tests).
+func train(ctx context.Context, rows Rows, n, d int, y []int, classes int, cfg Config, onEval func()) (*Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("logreg: not started: %w", err)
-	}
-	if err := checkInput(x, n, d, y, classes); err != nil {
-		return nil, err
 	}
 	if !(cfg.L2 >= 0) || math.IsInf(cfg.L2, 0) {
 		return nil, fmt.Errorf("logreg: L2 = %g, want >= 0 and finite", cfg.L2)
@@ -75,17 +102,17 @@ func train(ctx context.Context, x []float32, n, d int, y []int, classes int, cfg
 	if iters == 0 {
 		iters = DefaultEpochs
 	}
-	mean, std, err := standardisation(x, n, d)
+	mean, std, err := standardisation(rows, n, d)
 	if err != nil {
 		return nil, err
 	}
-	p := newObjective(x, n, d, y, classes, mean, std, cfg.L2)
+	p := newObjective(rows, n, d, y, classes, mean, std, cfg.L2)
 	p.onEval = onEval
 	return p.fit(ctx, iters)
 }
 
 // checkInput validates shapes and labels.
-func checkInput(x []float32, n, d int, y []int, classes int) error {
+func checkInput(n, d int, y []int, classes int) error {
 	switch {
 	case n <= 0:
 		return fmt.Errorf("logreg: no training rows (n = %d)", n)
@@ -93,8 +120,6 @@ func checkInput(x []float32, n, d int, y []int, classes int) error {
 		return fmt.Errorf("logreg: no features (d = %d)", d)
 	case classes < 1:
 		return fmt.Errorf("logreg: %d classes, want >= 1", classes)
-	case len(x) != n*d:
-		return fmt.Errorf("logreg: len(x) = %d, want n·d = %d·%d = %d", len(x), n, d, n*d)
 	case len(y) != n:
 		return fmt.Errorf("logreg: %d labels for %d rows", len(y), n)
 	}
@@ -107,28 +132,36 @@ func checkInput(x []float32, n, d int, y []int, classes int) error {
 }
 
 // standardisation returns the per-feature mean and floored population
-// standard deviation of x, and fails on a non-finite value.
-func standardisation(x []float32, n, d int) (mean, std []float64, err error) {
+// standard deviation of the rows, read chunkRows at a time in order, and
+// fails on a non-finite value.
+func standardisation(rows Rows, n, d int) (mean, std []float64, err error) {
+	buf := make([]float32, chunkRows*d)
 	mean = make([]float64, d)
-	for i := range n {
-		row := x[i*d : (i+1)*d]
-		for j, v := range row {
-			f := float64(v)
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, nil, fmt.Errorf("logreg: feature %d of row %d is %v (features must be finite)", j, i, v)
+	for r0 := 0; r0 < n; r0 += chunkRows {
+		hi := min(r0+chunkRows, n)
+		x := rows(r0, hi, buf[:(hi-r0)*d])
+		for i := range len(x) / d {
+			for j, v := range x[i*d : (i+1)*d] {
+				f := float64(v)
+				if math.IsNaN(f) || math.IsInf(f, 0) {
+					return nil, nil, fmt.Errorf("logreg: feature %d of row %d is %v (features must be finite)", j, r0+i, v)
+				}
+				mean[j] += f
 			}
-			mean[j] += f
 		}
 	}
 	for j := range mean {
 		mean[j] /= float64(n)
 	}
 	std = make([]float64, d)
-	for i := range n {
-		row := x[i*d : (i+1)*d]
-		for j, v := range row {
-			e := float64(v) - mean[j]
-			std[j] += e * e
+	for r0 := 0; r0 < n; r0 += chunkRows {
+		hi := min(r0+chunkRows, n)
+		x := rows(r0, hi, buf[:(hi-r0)*d])
+		for i := range len(x) / d {
+			for j, v := range x[i*d : (i+1)*d] {
+				e := float64(v) - mean[j]
+				std[j] += e * e
+			}
 		}
 	}
 	for j := range std {

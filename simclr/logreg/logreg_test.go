@@ -6,7 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -27,11 +29,11 @@ func randomProblem(seed uint64, n, d, k int) ([]float32, []int) {
 
 func objectiveFor(t *testing.T, x []float32, n, d int, y []int, k int, l2 float64) *objective {
 	t.Helper()
-	mean, std, err := standardisation(x, n, d)
+	mean, std, err := standardisation(Matrix(x, d), n, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newObjective(x, n, d, y, k, mean, std, l2)
+	return newObjective(Matrix(x, d), n, d, y, k, mean, std, l2)
 }
 
 // The analytic gradient matches central finite differences of f, with
@@ -100,7 +102,7 @@ func TestStandardisation(t *testing.T) {
 	// Feature 0: 1, 2, 3 (mean 2, population std √(2/3)); feature 1
 	// constant 7 (std floored to StdFloor).
 	x := []float32{1, 7, 2, 7, 3, 7}
-	mean, std, err := standardisation(x, 3, 2)
+	mean, std, err := standardisation(Matrix(x, 2), 3, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +274,7 @@ func TestCancel(t *testing.T) {
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
 	evals := 0
-	_, err := train(ctx, x, 500, 20, y, 3, Config{L2: 1e-6, Epochs: 1000}, func() {
+	_, err := train(ctx, Matrix(x, 20), 500, 20, y, 3, Config{L2: 1e-6, Epochs: 1000}, func() {
 		evals++
 		if evals == 3 {
 			cancel()
@@ -340,5 +342,53 @@ func TestOneClass(t *testing.T) {
 	}
 	if m.Loss != 0 {
 		t.Errorf("Train(one class).Loss = %g, want 0", m.Loss)
+	}
+}
+
+// TrainRows on rows read a block at a time into the caller's buffer fits
+// the model Train fits to the same matrix, bit for bit, on one core or
+// two, and PredictRows predicts as Predict.
+func TestTrainRowsEqualsTrain(t *testing.T) {
+	const n, d, k = 2100, 9, 4 // 3 blocks, the last chunk partial
+	x, y := randomProblem(29, n, d, k)
+	cfg := Config{L2: 1e-3, Epochs: 30}
+	want, err := Train(context.Background(), x, n, d, y, k, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads atomic.Int64
+	rows := func(lo, hi int, buf []float32) []float32 {
+		if lo < 0 || hi > n || lo >= hi || len(buf) != (hi-lo)*d {
+			t.Errorf("rows(%d, %d, %d values): want 0 <= lo < hi <= %d and %d values", lo, hi, len(buf), n, (hi-lo)*d)
+			return x[:0]
+		}
+		reads.Add(int64(hi - lo))
+		copy(buf, x[lo*d:hi*d])
+		return buf
+	}
+	for _, procs := range []int{2, 1} {
+		old := runtime.GOMAXPROCS(procs)
+		got, err := TrainRows(context.Background(), rows, n, d, y, k, cfg)
+		runtime.GOMAXPROCS(old)
+		if err != nil {
+			t.Fatalf("GOMAXPROCS=%d: TrainRows: %v", procs, err)
+		}
+		if !slices.Equal(got.W, want.W) || !slices.Equal(got.B, want.B) || !slices.Equal(got.Mean, want.Mean) ||
+			!slices.Equal(got.Std, want.Std) || got.Loss != want.Loss || got.Iterations != want.Iterations {
+			t.Errorf("GOMAXPROCS=%d: TrainRows fitted loss %.17g in %d iterations, Train %.17g in %d (or other weights)",
+				procs, got.Loss, got.Iterations, want.Loss, want.Iterations)
+		}
+		// Two passes for the standardisation, then one an evaluation.
+		if r, w := reads.Swap(0), int64(n*(2+got.Evaluations)); r != w {
+			t.Errorf("GOMAXPROCS=%d: TrainRows read %d rows, want %d (2 + %d evaluations of %d rows)", procs, r, w, got.Evaluations, n)
+		}
+	}
+	if got, w := want.PredictRows(rows, n), want.Predict(x, n); !slices.Equal(got, w) {
+		t.Error("PredictRows differs from Predict on the same rows")
+	}
+	bad := slices.Clone(x)
+	bad[1500*d+2] = float32(math.NaN())
+	if _, err := TrainRows(context.Background(), Matrix(bad, d), n, d, y, k, cfg); err == nil || !strings.Contains(err.Error(), "feature 2 of row 1500 is NaN") {
+		t.Errorf("TrainRows with a NaN in row 1500: error %v, want it named", err)
 	}
 }

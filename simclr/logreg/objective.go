@@ -25,7 +25,7 @@ var impl gonum.Implementation
 // objective evaluates f and ∇f of the standardised softmax regression.
 // The parameter vector θ is W ([d, k] row-major) followed by b ([k]).
 type objective struct {
-	x       []float32
+	rows    Rows
 	n, d, k int
 	y       []int
 	mean    []float64
@@ -47,8 +47,8 @@ type objective struct {
 	onEval func() // test hook, called at the start of every evaluation
 }
 
-func newObjective(x []float32, n, d int, y []int, k int, mean, std []float64, l2 float64) *objective {
-	p := &objective{x: x, n: n, d: d, k: k, y: y, mean: mean, std: std, l2: l2, chunk: chunkRows}
+func newObjective(rows Rows, n, d int, y []int, k int, mean, std []float64, l2 float64) *objective {
+	p := &objective{rows: rows, n: n, d: d, k: k, y: y, mean: mean, std: std, l2: l2, chunk: chunkRows}
 	p.inv = make([]float64, d)
 	for j, s := range std {
 		p.inv[j] = 1 / s
@@ -89,8 +89,9 @@ func rowBlocks(n, rows int) [][2]int {
 
 // scratch is one goroutine's working memory.
 type scratch struct {
-	x []float64 // [chunk, d] standardised rows
-	l []float64 // [chunk, k] logits, then probabilities, then residuals
+	in []float32 // [chunk, d] rows read from a Rows that fills its buffer
+	x  []float64 // [chunk, d] standardised rows
+	l  []float64 // [chunk, k] logits, then probabilities, then residuals
 }
 
 // newScratch returns working memory for up to GOMAXPROCS goroutines over
@@ -98,7 +99,7 @@ type scratch struct {
 func newScratch(nb, chunk, d, k int) []*scratch {
 	ss := make([]*scratch, min(runtime.GOMAXPROCS(0), nb))
 	for i := range ss {
-		ss[i] = &scratch{x: make([]float64, chunk*d), l: make([]float64, chunk*k)}
+		ss[i] = &scratch{in: make([]float32, chunk*d), x: make([]float64, chunk*d), l: make([]float64, chunk*k)}
 	}
 	return ss
 }
@@ -124,10 +125,11 @@ func forBlocks(nb int, ss []*scratch, fn func(bi int, s *scratch)) {
 	wg.Wait()
 }
 
-// standardise writes rows [r0, r0+rows) of x, standardised, into dst.
-func standardise(dst []float64, x []float32, r0, rows, d int, mean, inv []float64) []float64 {
-	dst = dst[:rows*d]
-	src := x[r0*d : (r0+rows)*d]
+// standardise reads rows [r0, r0+rows) into s and returns them
+// standardised.
+func (s *scratch) standardise(x Rows, r0, rows, d int, mean, inv []float64) []float64 {
+	dst := s.x[:rows*d]
+	src := x(r0, r0+rows, s.in[:rows*d])
 	for i := range rows {
 		di, si := dst[i*d:(i+1)*d], src[i*d:(i+1)*d]
 		mean, inv := mean[:d], inv[:d]
@@ -210,7 +212,7 @@ func (p *objective) block(bi int, wt, b []float64, s *scratch) float64 {
 	lo, hi := p.blocks[bi][0], p.blocks[bi][1]
 	for r0 := lo; r0 < hi; r0 += p.chunk {
 		rows := min(p.chunk, hi-r0)
-		xs := standardise(s.x, p.x, r0, rows, d, p.mean, p.inv)
+		xs := s.standardise(p.rows, r0, rows, d, p.mean, p.inv)
 		l := s.l[:rows*k]
 		impl.Dgemm(blas.NoTrans, blas.Trans, rows, k, d, 1, xs, d, wt, d, 0, l, k)
 		for i := range rows {
