@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math/rand"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,11 +80,23 @@ func benchStep(b *testing.B, n, c, hw int) {
 	step() // first step allocates the solver's state
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for i := 0; i < b.N; i++ {
 		step()
 	}
 	b.ReportMetric(float64(2*n*b.N)/time.Since(start).Seconds(), "images/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+}
+
+// cpuTime is the process's user + system CPU time: on a machine shared with
+// other load it varies less than the wall time, which counts the waits for
+// a core.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // TestGorgoniaMomentumSemantics: gorgonia's Momentum is PyTorch's SGD with

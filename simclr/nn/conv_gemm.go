@@ -17,6 +17,10 @@ import (
 // of chunk c into sums[c][o] and sums[c][out+o]. With g.back and the
 // flipped weights it computes ∂x (convGradXOp).
 func convForward[T float32 | float64](g *convGeom, bufs *convBuffers, x, w, y []T, sums [][]float64, pre *bnOp) {
+	if winoUsed(g) {
+		winoForward(g, bufs, x, w, y, sums, pre)
+		return
+	}
 	var pads, exts [][]T
 	var wt []T
 	if g.padded {

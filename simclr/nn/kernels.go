@@ -408,3 +408,39 @@ func interleaveRows[T float32 | float64](dst, a, b []T, rows, n, ds, sa, sb int)
 		}
 	}
 }
+
+// lin2D sets dst = a + sb·b + sc·c (sb, sc ±1 or 0) in outer·inner rows of
+// n values: row (o, i) of dst at o·dso + i·dsi, of a, b and c at o·sso +
+// i·ssi. c is read only when sc is not 0.
+func lin2D[T float32 | float64](dst, a, b, c []T, outer, inner, n, dso, dsi, sso, ssi int, sb, sc T) {
+	if outer <= 0 || inner <= 0 || n <= 0 {
+		return
+	}
+	if sc == 0 {
+		c = a
+	}
+	last := (outer-1)*sso + (inner-1)*ssi + n - 1
+	_, _, _, _ = dst[(outer-1)*dso+(inner-1)*dsi+n-1], a[last], b[last], c[last]
+	if d32, ok := any(dst).([]float32); ok && useAVX {
+		f32.Lin2D(&d32[0], &any(a).([]float32)[0], &any(b).([]float32)[0], &any(c).([]float32)[0],
+			outer, inner, n, dso, dsi, sso, ssi, float32(sb), float32(sc))
+		return
+	}
+	for o := 0; o < outer; o++ {
+		for i := 0; i < inner; i++ {
+			d := dst[o*dso+i*dsi : o*dso+i*dsi+n]
+			s := o*sso + i*ssi
+			ar, br := a[s:s+n], b[s:s+n]
+			if sc == 0 {
+				for j := range d {
+					d[j] = ar[j] + sb*br[j]
+				}
+				continue
+			}
+			cr := c[s : s+n]
+			for j := range d {
+				d[j] = ar[j] + sb*br[j] + sc*cr[j]
+			}
+		}
+	}
+}

@@ -55,6 +55,8 @@ var convCases = []convCase{
 	{2, 2, 7, 8, 2, 3, 3, 1}, // stride 3, ragged edges
 	{2, 1, 6, 7, 2, 2, 2, 1},
 	{1, 2, 2, 3, 2, 3, 2, 2}, // rows and columns entirely in the padding
+	{2, 3, 7, 7, 4, 3, 1, 1}, // Winograd tiles with odd rows and columns
+	{1, 2, 8, 9, 3, 3, 1, 0},
 }
 
 // TestDeferredBNConv: a BN, with and without ReLU, feeding a convolution

@@ -54,3 +54,6 @@ func Add(dst, a, b *float32, n int)
 
 //go:noescape
 func Interleave2D(dst, a, b *float32, rows, n, ds, sa, sb int)
+
+//go:noescape
+func Lin2D(dst, a, b, c *float32, outer, inner, n, dso, dsi, sso, ssi int, sb, sc float32)

@@ -832,3 +832,89 @@ il_next:
 il_done:
 	VZEROUPPER
 	RET
+
+// func Lin2D(dst, a, b, c *float32, outer, inner, n, dso, dsi, sso, ssi int, sb, sc float32)
+// dst = a + sb·b + sc·c (two fused multiply-adds, so a ± b and a ± b ± c
+// are rounded as the sums are when sb, sc are ±1 or 0) in outer·inner
+// rows of n values: row (o, i) of dst at o·dso + i·dsi values, of a, b
+// and c at o·sso + i·ssi.
+TEXT ·Lin2D(SB), NOSPLIT, $0-96
+	MOVQ n+48(FP), CX
+	MOVQ CX, BX
+	ANDQ $7, BX
+	MASK(BX, Y15)
+	ANDQ $-8, CX
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), R10
+	MOVQ outer+32(FP), R8
+	MOVQ inner+40(FP), R9
+	MOVQ dsi+64(FP), R12
+	MOVQ ssi+80(FP), R13
+	SHLQ $2, R12
+	SHLQ $2, R13
+	// R14, R15: from the end of an outer row's inner rows to the next's.
+	MOVQ  dso+56(FP), R14
+	SHLQ  $2, R14
+	MOVQ  R9, AX
+	IMULQ R12, AX
+	SUBQ  AX, R14
+	MOVQ  sso+72(FP), R15
+	SHLQ  $2, R15
+	MOVQ  R9, AX
+	IMULQ R13, AX
+	SUBQ  AX, R15
+	VBROADCASTSS sb+88(FP), Y13
+	VBROADCASTSS sc+92(FP), Y14
+
+l2_outer:
+	TESTQ R8, R8
+	JLE   l2_done
+	MOVQ  R9, R11
+
+l2_inner:
+	TESTQ R11, R11
+	JLE   l2_inner_done
+	XORQ  AX, AX
+	CMPQ  AX, CX
+	JGE   l2_tail
+
+l2_loop:
+	VMOVUPS     (SI)(AX*4), Y0
+	VFMADD231PS (DX)(AX*4), Y13, Y0
+	VFMADD231PS (R10)(AX*4), Y14, Y0
+	VMOVUPS     Y0, (DI)(AX*4)
+	ADDQ        $8, AX
+	CMPQ        AX, CX
+	JLT         l2_loop
+
+l2_tail:
+	TESTQ       BX, BX
+	JZ          l2_next
+	VMASKMOVPS  (SI)(AX*4), Y15, Y0
+	VMASKMOVPS  (DX)(AX*4), Y15, Y1
+	VMASKMOVPS  (R10)(AX*4), Y15, Y2
+	VFMADD231PS Y1, Y13, Y0
+	VFMADD231PS Y2, Y14, Y0
+	VMASKMOVPS  Y0, Y15, (DI)(AX*4)
+
+l2_next:
+	ADDQ R12, DI
+	ADDQ R13, SI
+	ADDQ R13, DX
+	ADDQ R13, R10
+	DECQ R11
+	JMP  l2_inner
+
+l2_inner_done:
+	ADDQ R14, DI
+	ADDQ R15, SI
+	ADDQ R15, DX
+	ADDQ R15, R10
+	DECQ R8
+	JMP  l2_outer
+
+l2_done:
+	VZEROUPPER
+	RET

@@ -35,3 +35,6 @@ func Affine2D(dst, src *float32, rows, n, ds, ss int, scale, shift, floor float3
 func Gather2D(dst, src *float32, rows, n, ds, ss int)          { panic(noAsm) }
 func Add(dst, a, b *float32, n int)                            { panic(noAsm) }
 func Interleave2D(dst, a, b *float32, rows, n, ds, sa, sb int) { panic(noAsm) }
+func Lin2D(dst, a, b, c *float32, outer, inner, n, dso, dsi, sso, ssi int, sb, sc float32) {
+	panic(noAsm)
+}
