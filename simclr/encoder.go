@@ -25,6 +25,7 @@ type EncoderInfo struct {
 	ConfigHash string // Config.Hash() of the cell
 	Seed       int64
 	Commit     string // source revision that trained it; "" when unknown
+	Dirty      bool   // the source had uncommitted changes
 	// Steps is the number of training steps the network took: every
 	// BatchNorm's num_batches_tracked.
 	Steps int64
@@ -50,7 +51,7 @@ type EncoderInfo struct {
 // [out, in]; BatchNorm γ and β, [1, C, 1, 1] in Go, and biases, [1, out],
 // become vectors. num_batches_tracked is an int64 scalar, info.Steps. The
 // metadata holds "format" (EncoderFormat), "config_hash", "seed",
-// "commit", "steps", "modules" (JSON: each PyTorch module with tensors →
+// "commit", "dirty" ("true" or "false"), "steps", "modules" (JSON: each PyTorch module with tensors →
 // its PyTorch constructor, as repr prints it) and "go_names" (JSON: each
 // tensor → the Go parameter or BatchNorm layer it came from).
 func MarshalEncoder(st *nn.State, info EncoderInfo) ([]byte, error) {
@@ -72,6 +73,7 @@ func MarshalEncoder(st *nn.State, info EncoderInfo) ([]byte, error) {
 			"config_hash": info.ConfigHash,
 			"seed":        strconv.FormatInt(info.Seed, 10),
 			"commit":      info.Commit,
+			"dirty":       strconv.FormatBool(info.Dirty),
 			"steps":       strconv.FormatInt(info.Steps, 10),
 			"modules":     string(mods),
 			"go_names":    string(names),

@@ -63,7 +63,7 @@ func TestMarshalEncoderNames(t *testing.T) {
 		{"classifier", nn.Arch{Encoder: enc, Classes: 10}, []string{"fc.weight 10,8", "fc.bias 10"}},
 	} {
 		st := buildState(t, c.arch)
-		b, err := MarshalEncoder(st, EncoderInfo{ConfigHash: "h", Seed: 3, Commit: "abc", Steps: 42})
+		b, err := MarshalEncoder(st, EncoderInfo{ConfigHash: "h", Seed: 3, Commit: "abc", Dirty: true, Steps: 42})
 		if err != nil {
 			t.Fatalf("%s: MarshalEncoder = %v", c.name, err)
 		}
@@ -85,7 +85,7 @@ func TestMarshalEncoderNames(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: tensors\n%s\nwant\n%s", c.name, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		for k, v := range map[string]string{"format": EncoderFormat, "config_hash": "h", "seed": "3", "commit": "abc", "steps": "42"} {
+		for k, v := range map[string]string{"format": EncoderFormat, "config_hash": "h", "seed": "3", "commit": "abc", "dirty": "true", "steps": "42"} {
 			if f.Metadata[k] != v {
 				t.Errorf("%s: metadata %s = %q, want %q", c.name, k, f.Metadata[k], v)
 			}
