@@ -1,10 +1,12 @@
 package simclr
 
 import (
+	"maps"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,17 +58,17 @@ func TestEncoderLoadsInPyTorch(t *testing.T) {
 			xs[i] = float32(lo + (hi-lo)*rng.Float64())
 		}
 	}
-	for name, p := range st.Params {
+	for _, name := range st.Names() { // sorted: the same values every run
 		switch {
 		case strings.HasSuffix(name, ".gamma"):
-			uniform(p.Data, 0.5, 1.5)
+			uniform(st.Params[name].Data, 0.5, 1.5)
 		case strings.HasSuffix(name, ".beta"):
-			uniform(p.Data, -0.3, 0.3)
+			uniform(st.Params[name].Data, -0.3, 0.3)
 		}
 	}
-	for _, s := range st.BN {
-		uniform(s.Mean, -0.2, 0.2)
-		uniform(s.Var, 0.5, 2)
+	for _, name := range slices.Sorted(maps.Keys(st.BN)) {
+		uniform(st.BN[name].Mean, -0.2, 0.2)
+		uniform(st.BN[name].Var, 0.5, 2)
 	}
 	if err := net.SetState(st); err != nil {
 		t.Fatal(err)
