@@ -113,6 +113,7 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzIDX -fuzztime 30s ./simclr/data
 	$(GO) test -run '^$$' -fuzz FuzzCIFAR -fuzztime 30s ./simclr/data
+	$(GO) test -run '^$$' -fuzz FuzzUnmarshal -fuzztime 30s ./internal/safetensors
 
 vet:
 	$(GO) vet ./...

@@ -10,6 +10,7 @@
 //	runner ls [--experiment NAME] [--status S] [--where 'EXPR'] [-n N]
 //	runner show RUN_ID
 //	runner export [--experiment NAME] --format csv|json|md
+//	runner export-encoder RUN_ID -o FILE
 //
 // Flags may follow the positional argument, and everything after "--" is
 // positional; "runner CMD -h" prints a command's usage and exits 0. The
@@ -34,20 +35,28 @@
 // interrupted (context cancelled; checkpoint kept) or failed (error text;
 // checkpoint removed so a retry starts afresh). Cell tags (pairwise
 // pair_first, pair_second) are stored as params rows (store.SetTags).
-// Provenance (git commit and dirty flag, Go version, GOMAXPROCS, host, pid)
-// is recorded with every attempt. A summary with the counts, the failures
+// A cell with save_encoder = true keeps the network it trained: before
+// Finish, simclr.MarshalEncoder's safetensors file goes to <db
+// dir>/artifacts/<experiment>/<run id>/encoder.safetensors and its size and
+// SHA-256 to the artifacts table (store.SaveArtifact); a cell whose encoder
+// cannot be kept is recorded failed. Provenance (git commit and dirty
+// flag, Go version, GOMAXPROCS, host, pid) is recorded with every attempt. A summary with the counts, the failures
 // and the wall time goes to stdout at the end.
 //
 // Progress goes to stderr: on a terminal, live bars (github.com/vbauerster/mpb)
 // for the grid and each running cell; otherwise log/slog text lines, one
 // per cell start, epoch and end.
 //
-// # plan, ls, show, export
+// # plan, ls, show, export, export-encoder
 //
 // plan prints grid.WritePlan's table plus each cell's status, run id and
 // estimated time from the database (opened read-only, never created).
 // ls, show and export read the database read-only through
-// store.ListRuns, store.GetRun and store.ExportRuns.
+// store.ListRuns, store.GetRun and store.ExportRuns; show also lists the
+// run's artifacts, each checked against its size and SHA-256.
+// export-encoder copies a run's encoder artifact after that check, or
+// writes the network of an interrupted run's checkpoint
+// (simclr.ReadCheckpoint); a run with neither is bad input.
 //
 // Main runs the program with its own stdout and stderr and returns an
 // error, so tests drive it in-process; main.go only sets up signal

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/runner/grid"
 	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
@@ -242,7 +242,7 @@ func (r *gridRun) run(ctx context.Context, jobs int) []cellResult {
 // checkpointDir is where the cell's per-epoch checkpoint lives while it
 // runs: <db dir>/checkpoints/<experiment>/<config hash>-s<seed>.
 func (r *gridRun) checkpointDir(c *grid.Cell) string {
-	return filepath.Join(r.ckRoot, c.Hash+"-s"+strconv.FormatInt(c.Config.Seed, 10))
+	return cellCheckpointDir(r.ckRoot, c.Hash, c.Config.Seed)
 }
 
 // runCell claims the cell, runs it with a heartbeat and records what
@@ -318,6 +318,10 @@ func (r *gridRun) runCell(ctx context.Context, c *grid.Cell) cellResult {
 			}
 		},
 	}
+	var trained *nn.State // the network to keep, with save_encoder
+	if c.Config.SaveEncoder {
+		hooks.OnTrained = func(st *nn.State) { trained = st }
+	}
 	measured := r.measureRSS && resetPeakRSS()
 	res, runErr := runProtected(cellCtx, c.Config, hooks)
 	stopBeat()
@@ -332,6 +336,9 @@ func (r *gridRun) runCell(ctx context.Context, c *grid.Cell) cellResult {
 	// must be marked so).
 	wctx := context.WithoutCancel(ctx)
 	cause := context.Cause(cellCtx)
+	if runErr == nil && trained != nil {
+		runErr = r.keepEncoder(wctx, c, runID, trained, res) // fails the cell when it cannot be kept
+	}
 	switch {
 	case runErr == nil:
 		out.res = res

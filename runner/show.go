@@ -27,9 +27,10 @@ Usage: runner show RUN_ID [flags]
 Prints everything recorded about one run (ids are in the first column of
 runner ls): status and times, error text, the config (every setting) and
 the cell's tags, per-epoch metrics, each evaluation (accuracy, macro-F1,
-per-class F1 with class names, confusion matrix), earlier attempts and
+per-class F1 with class names, confusion matrix), earlier attempts,
 provenance (git commit, Go version, GOMAXPROCS, host, pid, dataset
-checksum).
+checksum) and the files the run kept (save_encoder), each checked against
+its recorded size and SHA-256.
 `
 
 // Run runs the command.
@@ -56,7 +57,14 @@ func (c *ShowCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeRun(c.Stdout, d)
+	arts, err := db.Artifacts(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := writeRun(c.Stdout, d); err != nil {
+		return err
+	}
+	return writeArtifacts(c.Stdout, db, arts)
 }
 
 // writeRun prints a run's details in sections.

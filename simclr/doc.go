@@ -4,7 +4,10 @@
 //
 // The package knows nothing of TOML or SQLite. A caller resolves one grid
 // cell into a Config and calls Run; per-epoch statistics come back through
-// Hooks, the scores in a Result.
+// Hooks, the scores in a Result. Hooks.OnTrained receives the trained
+// network and ReadCheckpoint an interrupted cell's; MarshalEncoder writes
+// either as safetensors under the names and layouts of PyTorch's module
+// in bench/torch_simclr_step.py (docs/artifacts.md).
 //
 // Sub-packages hold the concepts big enough for their own folder:
 // config (the settings of a cell, their descriptions and validation),

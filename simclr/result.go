@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn"
 )
 
 // The records of a run live in package metrics (plain numbers, no
@@ -28,7 +29,13 @@ type Hooks struct {
 	// Checkpoint is a directory for per-epoch state. When it holds a
 	// checkpoint of the same config, Run resumes from it.
 	Checkpoint string
-	Logger     *slog.Logger
+	// OnTrained receives the network the cell trained, once training ends
+	// and before evaluation: the encoder with its projection head
+	// (simclr), with its classifier (supervised), or untrained
+	// (random-init); raw-pixels has none. Nothing changes the state
+	// afterwards; MarshalEncoder writes it for PyTorch.
+	OnTrained func(*nn.State)
+	Logger    *slog.Logger
 
 	// ReleaseMemory is called where the cell has just made most of its
 	// heap garbage and is about to allocate again: before it loads its

@@ -76,6 +76,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 		return c.result(), err
 	}
 	c.res.PretrainTime = time.Since(start)
+	if hooks.OnTrained != nil && enc != nil {
+		hooks.OnTrained(enc)
+	}
 	// The training network (its buffers are most of the heap) is garbage
 	// now: collect it before evaluation builds its own networks.
 	c.pretrainSet = nil

@@ -250,7 +250,8 @@ const settingsSQL = `UPDATE runs SET settings = COALESCE((
 // every run of the experiment when an axis was added, else of this run.
 // Comparing every run with one reference run finds every setting that
 // varies: if two runs differ in a setting, at least one of them differs
-// from the reference.
+// from the reference. A setting the reference run has no value of (it was
+// recorded before the setting existed) counts as the default it ran with.
 func updateAxes(ctx context.Context, tx *sql.Tx, expID, runID int64, params []Param) error {
 	added, err := addAxes(ctx, tx, expID, runID, params)
 	if err != nil {
@@ -263,6 +264,20 @@ func updateAxes(ctx context.Context, tx *sql.Tx, expID, runID int64, params []Pa
 	}
 	return err
 }
+
+// defaultValues are the params values of config.DefaultConfig(): what a
+// run recorded before a setting existed ran with.
+var defaultValues = func() map[string]string {
+	ps, err := FlattenConfig(config.DefaultConfig())
+	if err != nil {
+		panic("store: flatten the default config: " + err.Error())
+	}
+	m := make(map[string]string, len(ps))
+	for _, p := range ps {
+		m[p.Key] = p.Value
+	}
+	return m
+}()
 
 func addAxes(ctx context.Context, tx *sql.Tx, expID, runID int64, params []Param) (added bool, err error) {
 	var refID sql.NullInt64
@@ -293,8 +308,12 @@ func addAxes(ctx context.Context, tx *sql.Tx, expID, runID int64, params []Param
 		if p.Key == "seed" {
 			continue
 		}
-		if v, ok := refVals[p.Key]; ok && v == p.Value {
+		v, ok := refVals[p.Key]
+		if ok && v == p.Value {
 			continue
+		}
+		if !ok && p.Value == defaultValues[p.Key] {
+			continue // a setting newer than the reference run, at its default: the same value
 		}
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO experiment_axes (experiment_id, key) VALUES (?, ?)`, expID, p.Key)
 		if err != nil {

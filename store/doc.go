@@ -16,6 +16,12 @@
 // MarkFailed) fail with ErrClaimLost once another process has taken the run
 // over, instead of mixing two attempts.
 //
+// A run may keep files beside the database (the trained encoder of a cell
+// run with save_encoder): SaveArtifact writes one under Dir()/artifacts/
+// and records its path, size and SHA-256 in the artifacts table;
+// ReadArtifact and CheckArtifact check a file against them, so a truncated
+// or corrupted file is ErrArtifactCorrupt rather than wrong weights.
+//
 // Every multi-row write is one transaction. Times are stored as UTC RFC 3339
 // text with microseconds, so they sort as text. The schema, the run_summary
 // view and example queries are documented in schema.md.

@@ -13,14 +13,14 @@ import (
 
 // paramsGoldenConfigs are the configs of testdata/params.golden: the
 // default, and one with every kind of value changed (lists set and empty,
-// a path, a NaN).
+// a path, a NaN, a boolean).
 func paramsGoldenConfigs() []config.Config {
 	c := config.DefaultConfig()
 	c.Dataset, c.Path, c.TestPath = "imagefolder", "/data/train dir", "/data/test"
 	c.Blocks, c.AugmentB, c.Eval = []int{2, 1}, []string{"crop"}, []string{"linear", "finetune"}
 	c.LabelFraction, c.EvalFeatures = []float64{0.01, 0.1}, []string{}
 	c.LR, c.WeightDecay, c.LinearL2 = 0.3, 0, math.NaN()
-	c.FinetuneBatch, c.Seed = 32, -7
+	c.FinetuneBatch, c.SaveEncoder, c.Seed = 32, true, -7
 	return []config.Config{config.DefaultConfig(), c}
 }
 

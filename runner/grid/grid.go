@@ -532,6 +532,8 @@ func axisExample(s config.Setting) string {
 		return s.Name + ` = ["a", "b"]`
 	case s.Kind == config.Float:
 		return s.Name + " = [0.1, 0.5]"
+	case s.Kind == config.Bool:
+		return s.Name + " = [false, true]"
 	}
 	return s.Name + " = [1, 2]"
 }
@@ -1127,7 +1129,9 @@ func (p *parser) duplicateError(first, second *Cell, r row) error {
 		path = "grid"
 	}
 	hint := "make them differ or drop one"
-	if len(p.sets) > 0 {
+	if first.Config.SaveEncoder != second.Config.SaveEncoder {
+		hint = "save_encoder does not make a cell different (it is not in the config hash): set it in [base] or with --set"
+	} else if len(p.sets) > 0 {
 		hint += " (--set applies to every cell)"
 	}
 	return p.errAt(path, "cells %q and %q have the same settings and seed (hash %s, seed %d); %s",

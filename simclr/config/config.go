@@ -104,6 +104,11 @@ type Config struct {
 	// BatchNorm running statistics used at test time to follow.
 	FinetuneBatch int `toml:"finetune_batch" json:"finetune_batch,omitempty"`
 
+	// Output. SaveEncoder keeps the cell's trained network beside the
+	// results database (the runner's artifacts). It is not part of the
+	// cell's identity: Hash leaves it out.
+	SaveEncoder bool `toml:"save_encoder" json:"save_encoder,omitempty"`
+
 	Seed int64 `toml:"seed" json:"seed"`
 }
 
@@ -150,10 +155,13 @@ func DefaultConfig() Config {
 }
 
 // Hash identifies a cell's settings apart from its seed: the first 16 hex
-// digits of the SHA-256 of the config's JSON with Seed set to zero. A grid
-// cell is experiment + Hash + Seed.
+// digits of the SHA-256 of the config's JSON with Seed set to zero and
+// SaveEncoder false (left out: keeping the encoder does not change what
+// the cell computes, so a cell run with and without it is the same cell).
+// A grid cell is experiment + Hash + Seed.
 func (c Config) Hash() string {
 	c.Seed = 0
+	c.SaveEncoder = false // omitempty: the JSON of every earlier config
 	b, err := json.Marshal(c)
 	if err != nil {
 		panic("config: not marshalable: " + err.Error())

@@ -18,6 +18,7 @@ const (
 	StringList
 	IntList
 	FloatList
+	Bool
 )
 
 func (k Kind) String() string {
@@ -34,6 +35,8 @@ func (k Kind) String() string {
 		return "list of integers"
 	case FloatList:
 		return "list of numbers"
+	case Bool:
+		return "boolean"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -225,6 +228,8 @@ var table = []Setting{
 	{Name: "finetune_lr", Range: positive, Doc: "fine-tuning learning rate (adam)"},
 	{Name: "finetune_batch", Range: atLeast0, Doc: "fine-tuning batch in images; 0 is min(64, batch_size)"},
 
+	{Name: "save_encoder", Doc: "keep the trained encoder (and head) as <db dir>/artifacts/<experiment>/<run id>/encoder.safetensors; not part of the config hash"},
+
 	{Name: "seed", Doc: "the cell's seed: subsets, initialisation, views; a grid sets it with seeds = [...]"},
 }
 
@@ -270,6 +275,8 @@ func kindOf(t reflect.Type) Kind {
 		return Int
 	case reflect.Float64:
 		return Float
+	case reflect.Bool:
+		return Bool
 	case reflect.Slice:
 		switch kindOf(t.Elem()) {
 		case String:
