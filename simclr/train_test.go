@@ -6,7 +6,11 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
+
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn"
+	"github.com/simclr-ablate/simclr-ablate/simclr/optim"
 )
 
 // epochLosses and knnAccs read a result's per-epoch values.
@@ -203,5 +207,44 @@ func TestStepsBudgetChecksWarmup(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Key != tc.key || steps != 0 {
 			t.Errorf("Run = %v after %d steps, want a FieldError on %s before any step", err, steps, tc.key)
 		}
+	}
+}
+
+// TestLARSExclusions: as in the SimCLR paper's reference code, LARS
+// neither decays nor adapts the rate of BatchNorm scales and shifts and
+// biases, and does both for every convolution and linear weight. Every
+// parameter of the encoder, the nonlinear head and a classifier is one of
+// the two kinds.
+func TestLARSExclusions(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Optimizer, cfg.LR, cfg.LRScaling = "lars", 0.3, "linear"
+	net, err := nn.Build(arch(&cfg, 3, 4, true), 4, 3, 16, 16, true, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapted, excluded := 0, 0
+	for _, p := range net.Learnables() {
+		name := p.Name()
+		weight := strings.HasSuffix(name, ".w")
+		frozenKind := strings.HasSuffix(name, ".gamma") || strings.HasSuffix(name, ".beta") || strings.HasSuffix(name, ".b")
+		switch {
+		case weight && !nn.NoDecay(name):
+			adapted++
+		case frozenKind && nn.NoDecay(name):
+			excluded++
+		default:
+			t.Errorf("parameter %s: NoDecay = %v; want weights (.w) adapted and decayed, BatchNorm (.gamma, .beta) and biases (.b) excluded",
+				name, nn.NoDecay(name))
+		}
+	}
+	if adapted == 0 || excluded == 0 {
+		t.Errorf("%d adapted and %d excluded parameters; want some of each", adapted, excluded)
+	}
+	s, err := newSolver("lars", 0.3, 0.9, 1e-6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.(*optim.LARS); !ok {
+		t.Errorf("newSolver(lars) = %T, want *optim.LARS", s)
 	}
 }
