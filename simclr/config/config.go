@@ -187,14 +187,20 @@ func DefaultConfig() Config {
 // Settings added after results were stored leave the hash of a config
 // that does not use them unchanged: their JSON is omitted at the zero
 // value, and Hash writes lr_schedule "cosine" as "" (what a config stored
-// before lr_schedule existed holds). The kNN monitor's settings are left
-// out: they change what is observed, not what is computed.
+// before lr_schedule existed holds). The settings marked Monitor (the kNN
+// monitor's) are left out: they change what is observed, not what is
+// computed.
 func (c Config) Hash() string {
 	c.Seed = 0
 	if c.LRSchedule == "cosine" {
 		c.LRSchedule = ""
 	}
-	c.KNNTrain, c.KNNTest = 0, 0
+	for _, s := range table {
+		if s.Monitor {
+			f := s.Field(&c)
+			f.SetZero()
+		}
+	}
 	b, err := json.Marshal(c)
 	if err != nil {
 		panic("config: not marshalable: " + err.Error())

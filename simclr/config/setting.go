@@ -116,6 +116,10 @@ type Setting struct {
 	Elem     string
 	NonEmpty bool // a list needs at least one element
 	Unique   bool // a list may not repeat an element
+	// Monitor marks a setting that observes training without changing
+	// what the cell computes (the kNN monitor's): it is not part of
+	// Config.Hash, nor of an experiment's axes.
+	Monitor bool
 
 	Index int          // position in Settings: Config's field order
 	Type  reflect.Type // the field's Go type
@@ -228,8 +232,8 @@ var table = []Setting{
 	{Name: "finetune_epochs", Range: atLeast0, Doc: "fine-tuning epochs; at least 1 when eval has finetune"},
 	{Name: "finetune_lr", Range: positive, Doc: "fine-tuning learning rate (adam)"},
 	{Name: "finetune_batch", Range: atLeast0, Doc: "fine-tuning batch in images; 0 is min(64, batch_size)"},
-	{Name: "knn_train", Range: atLeast0, Doc: "kNN monitor: labelled training images whose h the test images are matched against every epoch; 0 turns it off"},
-	{Name: "knn_test", Range: atLeast0, Doc: "kNN monitor: test images it scores every epoch (stored as knn_acc); 0 turns it off"},
+	{Name: "knn_train", Range: atLeast0, Monitor: true, Doc: "kNN monitor: labelled training images whose h the test images are matched against every epoch; 0 turns it off"},
+	{Name: "knn_test", Range: atLeast0, Monitor: true, Doc: "kNN monitor: test images it scores every epoch (stored as knn_acc); 0 turns it off"},
 
 	{Name: "seed", Doc: "the cell's seed: subsets, initialisation, views; a grid sets it with seeds = [...]"},
 }
