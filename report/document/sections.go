@@ -12,6 +12,11 @@ type pair [2]string
 
 // pairwise is the Figure 5 matrix of an experiment.
 type pairwise struct {
+	// Protocol is where the pairs went: protocolOneBranch (Figure 5) or
+	// protocolBoth. The matrix holds the rows of one protocol, the first
+	// row's; Other counts the pair rows of the other, left out.
+	Protocol   string
+	Other      int
 	Transforms []string // rows and columns, in grid order
 	Rows       map[pair][]*row
 	Cells      map[pair]stats.Summary // headline F1 pooled over the pair's rows
@@ -32,8 +37,15 @@ func findPairwise(rows []*row, k evalKind) *pairwise {
 	}
 	var seconds []string
 	for _, rw := range rows {
-		a, b, ok := pairOf(rw)
+		a, b, protocol, ok := pairOf(rw)
 		if !ok {
+			continue
+		}
+		if pw.Protocol == "" {
+			pw.Protocol = protocol
+		}
+		if protocol != pw.Protocol {
+			pw.Other++ // pooling two protocols would mix two experiments
 			continue
 		}
 		add(a)
