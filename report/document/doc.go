@@ -15,7 +15,8 @@
 //	                  protocol one-branch when augment_b is set, both when
 //	                  not (one protocol a matrix, labelled)
 //	projection heads  ≥ 2 (head, proj_dim) pairs, or evaluations on z
-//	batch × epochs    ≥ 2 batch sizes or ≥ 2 epoch counts
+//	batch × epochs    ≥ 2 batch sizes or ≥ 2 epoch counts (steps instead
+//	                  of epochs when every SimCLR row is given in steps)
 //	curves            per-epoch metrics of finished SimCLR runs (a third
 //	                  panel, kNN accuracy, when the monitor ran)
 //	confusion matrix  the best row's evaluations carry one

@@ -1,6 +1,8 @@
 package document
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -413,5 +415,44 @@ func TestCurvesKNNPanel(t *testing.T) {
 	}
 	if text := curves(false); strings.Contains(text, "kNN") {
 		t.Errorf("curves without kNN accuracies mention it:\n%s", text)
+	}
+}
+
+// TestScalingInSteps: an equal-steps grid (every SimCLR row given in
+// steps) is compared by batch size at equal steps, with steps as the
+// columns; a row given in steps beside epoch rows is left out.
+func TestScalingInSteps(t *testing.T) {
+	stepsCfg := func(batch, steps int) config.Config {
+		return cfgWith(func(c *config.Config) { c.BatchSize, c.Epochs, c.Steps = batch, 0, steps })
+	}
+	var runs []store.RunDetail
+	i := 0
+	for _, b := range []int{64, 256} {
+		for _, st := range []int{390, 780} {
+			runs = append(runs, runsOf(fmt.Sprintf("b%d s%d", b, st), i, stepsCfg(b, st), 0, 0.7+float64(b)/2560+float64(st)/7800, 0.71+float64(b)/2560+float64(st)/7800)...)
+			i++
+		}
+	}
+	e := newExperiment(store.Experiment{Name: "s"}, runs)
+	sc := e.Scaling
+	if sc == nil || sc.Unit != "steps" || !slices.Equal(sc.Epochs, []int{390, 780}) || !slices.Equal(sc.Batches, []int{64, 256}) {
+		t.Fatalf("Scaling = %+v, want steps 390, 780 × batch 64, 256", sc)
+	}
+	var w writer
+	if err := w.scalingSection(e); err != nil {
+		t.Fatal(err)
+	}
+	if text := w.b.String(); !strings.Contains(text, "pretraining steps (columns)") || !strings.Contains(text, "batch size ↓ · steps →") {
+		t.Errorf("scaling section does not speak of steps:\n%s", text)
+	}
+	verdicts := findings3(e)
+	if len(verdicts) == 0 || !strings.Contains(fmt.Sprint(verdicts), "at steps 780: batch 256") {
+		t.Errorf("findings3 = %+v, want batch compared at equal steps", verdicts)
+	}
+
+	runs = append(runs, runsOf("epochs", i, cfgWith(), 0, 0.8)...)
+	runs = append(runs, runsOf("epochs 64", i+1, cfgWith(func(c *config.Config) { c.BatchSize = 64 }), 0, 0.8)...)
+	if sc := newExperiment(store.Experiment{Name: "m"}, runs).Scaling; sc == nil || sc.Unit != "epochs" || sc.Other != 4 {
+		t.Errorf("mixed units: Scaling = %+v, want epochs with 4 rows left out", sc)
 	}
 }

@@ -160,9 +160,16 @@ func (w *writer) scalingSection(e *experiment) error {
 		return nil
 	}
 	w.p("### Batch size and training length (Finding 3)\n\n")
-	w.p("%s F1 by batch size (rows) and pretraining epochs (columns), mean ± std over seeds.%s\n\n",
-		capitalize(e.Headline.String()), pooledNote(sc.Pooled))
-	header := []string{"batch size ↓ · epochs →"}
+	w.p("%s F1 by batch size (rows) and pretraining %s (columns), mean ± std over seeds.%s",
+		capitalize(e.Headline.String()), sc.Unit, pooledNote(sc.Pooled))
+	if sc.Unit == "steps" {
+		w.p(" Every batch size gets the same number of optimisation steps, so a larger batch sees more images.")
+	}
+	if sc.Other > 0 {
+		w.p(" Left out: %s given in steps.", plural(sc.Other, "row"))
+	}
+	w.p("\n\n")
+	header := []string{"batch size ↓ · " + sc.Unit + " →"}
 	for _, ep := range sc.Epochs {
 		header = append(header, itoa(ep))
 	}
@@ -197,7 +204,7 @@ func (w *writer) scalingSection(e *experiment) error {
 	}
 	l := &chart.Lines{
 		Title:  fmt.Sprintf("%s: %s F1 by training length and batch size (Figure 9)", e.Info.Name, e.Headline),
-		XLabel: "pretraining epochs",
+		XLabel: "pretraining " + sc.Unit,
 		YLabel: fmt.Sprintf("macro F1, %s (mean ± std over seeds)", e.Headline),
 		Series: series,
 		XTicks: xs,
@@ -207,7 +214,7 @@ func (w *writer) scalingSection(e *experiment) error {
 	if err != nil {
 		return fmt.Errorf("batch size chart: %w", err)
 	}
-	w.figure(e.Slug+"-scaling.png", "F1 by epochs and batch size of "+e.Info.Name, png)
+	w.figure(e.Slug+"-scaling.png", "F1 by "+sc.Unit+" and batch size of "+e.Info.Name, png)
 	return nil
 }
 
