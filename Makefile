@@ -101,7 +101,7 @@ results: data deps
 	$(BIN)/runner run experiments/projection_head.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/runner run experiments/augment_ablation.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/runner run experiments/color_strength.toml --db $(DB) --retry-failed
-	$(BIN)/runner run experiments/batch_size.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
+	$(BIN)/runner run experiments/batch_size_epochs.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/report build --db $(DB) --out results/
 
 # bench compares one SimCLR step in Go and in PyTorch (when python3-torch

@@ -39,9 +39,11 @@ created; without one every status is - and every estimate ?.
 
 The estimate of a cell is the mean duration of the finished runs in the
 database (any experiment) with the same config hash; else of those with
-the same method, dataset, encoder, batch_size and epochs; else "?". The
-last line adds up the estimates of the cells not finished yet, divided by
--j (cells run at once).
+the same method, dataset, encoder, batch_size and epochs; for a cell given
+in steps, else the mean over the finished runs with the same method,
+dataset, encoder and batch_size of their duration plus the difference in
+steps at their time a step; else "?". The last line adds up the estimates
+of the cells not finished yet, divided by -j (cells run at once).
 `
 
 // Run runs the command.
@@ -199,9 +201,18 @@ func planFromDB(ctx context.Context, g *grid.Grid, path string, plans []cellPlan
 		m.add(r.Duration)
 	}
 	bySettings := map[string]*mean{}
+	perStep := map[string][]stepTiming{}
 	for i, c := range g.Cells {
 		if m := byHash[c.Hash]; m != nil {
 			plans[i].est, plans[i].known = m.value(), true
+			continue
+		}
+		if c.Config.Steps > 0 {
+			est, ok, err := stepsEstimate(ctx, db, c.Config, perStep)
+			if err != nil {
+				return err
+			}
+			plans[i].est, plans[i].known = est, ok
 			continue
 		}
 		where := coarseWhere(c.Config)
@@ -232,6 +243,50 @@ func coarseWhere(cfg simclr.Config) string {
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 	return fmt.Sprintf("method = %s and dataset = %s and encoder = %s and batch_size = %d and epochs = %d",
 		q(cfg.Method), q(cfg.Dataset), q(cfg.Encoder), cfg.BatchSize, cfg.Epochs)
+}
+
+// stepTiming is what a finished run says about the time of a step: its
+// duration, its steps and its pretraining time.
+type stepTiming struct {
+	duration, pretrain time.Duration
+	steps              int
+}
+
+// stepsEstimate estimates a cell given in steps from the finished runs
+// with the same method, dataset, encoder and batch_size: the mean of each
+// run's duration plus the cell's extra steps (or minus its fewer) at the
+// run's pretraining time a step. cache holds the runs read by filter.
+func stepsEstimate(ctx context.Context, db *store.DB, cfg simclr.Config, cache map[string][]stepTiming) (time.Duration, bool, error) {
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	where := fmt.Sprintf("method = %s and dataset = %s and encoder = %s and batch_size = %d",
+		q(cfg.Method), q(cfg.Dataset), q(cfg.Encoder), cfg.BatchSize)
+	runs, seen := cache[where]
+	if !seen {
+		rows, err := db.ListRuns(ctx, store.RunFilter{Status: store.StatusFinished, Where: where})
+		if err != nil {
+			return 0, false, err
+		}
+		for _, r := range rows {
+			d, err := db.GetRun(ctx, r.ID)
+			if err != nil {
+				return 0, false, err
+			}
+			st := stepTiming{duration: d.Duration, pretrain: d.PretrainTime}
+			for _, e := range d.Epochs {
+				st.steps += e.Steps
+			}
+			if st.steps > 0 && st.duration > 0 && st.pretrain > 0 {
+				runs = append(runs, st)
+			}
+		}
+		cache[where] = runs
+	}
+	var m mean
+	for _, r := range runs {
+		extra := time.Duration(float64(r.pretrain) * float64(cfg.Steps-r.steps) / float64(r.steps))
+		m.add(max(r.duration+extra, 0))
+	}
+	return m.value(), m.n > 0, nil
 }
 
 type mean struct {

@@ -81,9 +81,12 @@ func (l *logCell) phase(string)          {}
 func (l *logCell) step(simclr.StepStats) {}
 
 func (l *logCell) epoch(e simclr.EpochStats) {
-	l.log.Info("epoch", "epoch", fmt.Sprintf("%d/%d", e.Epoch, e.Epochs), "loss", round4(e.Loss), "lr", e.LR,
-		"images_per_s", math.Round(e.ImagesPerSec), "contrastive_acc", round4(e.ContrastiveAcc),
-		"seconds", round4(e.Duration.Seconds()))
+	args := []any{"epoch", fmt.Sprintf("%d/%d", e.Epoch, e.Epochs), "loss", round4(e.Loss), "lr", e.LR,
+		"images_per_s", math.Round(e.ImagesPerSec), "contrastive_acc", round4(e.ContrastiveAcc)}
+	if e.KNNAcc != nil {
+		args = append(args, "knn_acc", round4(*e.KNNAcc))
+	}
+	l.log.Info("epoch", append(args, "seconds", round4(e.Duration.Seconds()))...)
 }
 
 func (l *logCell) end(r *cellResult) {
@@ -201,6 +204,7 @@ type barCell struct {
 	curEpoch   int
 	loss       float64
 	imgsPerSec float64
+	knn        *float64 // the last epoch's kNN accuracy; nil without the monitor
 	epochStart time.Time
 }
 
@@ -210,6 +214,9 @@ func (bc *barCell) text() string {
 	s := bc.phaseText
 	if bc.curEpoch > 0 {
 		s = fmt.Sprintf("epoch %d/%d  loss %.4f  %.0f img/s", bc.curEpoch, bc.epochs, bc.loss, bc.imgsPerSec)
+		if bc.knn != nil {
+			s += fmt.Sprintf("  kNN %.3f", *bc.knn)
+		}
 		if !strings.Contains(bc.phaseText, "epoch") {
 			s += "  " + bc.phaseText
 		}
@@ -228,18 +235,18 @@ func (bc *barCell) step(s simclr.StepStats) {
 	if s.Step == 1 || bc.epochStart.IsZero() {
 		bc.epochStart = time.Now()
 	}
-	bc.curEpoch, bc.loss = s.Epoch, s.Loss
+	bc.curEpoch, bc.loss, bc.epochs = s.Epoch, s.Loss, s.Epochs
 	if d := time.Since(bc.epochStart).Seconds(); s.Step > 1 && d > 0 {
 		bc.imgsPerSec = float64((s.Step-1)*2*bc.batch) / d
 	}
 	bc.mu.Unlock()
-	bc.bar.SetTotal(int64(max(bc.epochs, 1)*s.StepsPerEpoch), false)
+	bc.bar.SetTotal(int64(max(s.TotalSteps, 1)), false)
 	bc.bar.SetCurrent(int64((s.Epoch-1)*s.StepsPerEpoch + s.Step))
 }
 
 func (bc *barCell) epoch(e simclr.EpochStats) {
 	bc.mu.Lock()
-	bc.curEpoch, bc.loss, bc.imgsPerSec = e.Epoch, e.Loss, e.ImagesPerSec
+	bc.curEpoch, bc.loss, bc.imgsPerSec, bc.knn = e.Epoch, e.Loss, e.ImagesPerSec, e.KNNAcc
 	bc.epochStart = time.Time{}
 	bc.mu.Unlock()
 }

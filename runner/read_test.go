@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,8 +83,8 @@ func TestReadCommands(t *testing.T) {
 		stdout, _ := mustRun(t, 0, "show", strconv.FormatInt(good.ID, 10), "--db", db)
 		for _, want := range []string{
 			"run 1: diverge / good (seed 1)", "status       finished (attempt 1)",
-			"config:", "  optimizer        adam", "  synthetic_size   128",
-			"epochs:", "  1/2 ", "  2/2 ",
+			"config:",
+			"epochs:", "  1/2 ", "  2/2 ", "knn acc",
 			"evaluations:", "linear on h, label fraction 1 (train 128, test 32",
 			"per-class F1:", "    0  circle", "    3  cross",
 			"confusion (rows true, columns predicted):",
@@ -91,6 +92,12 @@ func TestReadCommands(t *testing.T) {
 		} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("show %d lacks %q:\n%s", good.ID, want, stdout)
+			}
+		}
+		// Settings one a line, values aligned after the longest name.
+		for _, re := range []string{`(?m)^  optimizer +adam$`, `(?m)^  synthetic_size +128$`, `(?m)^  knn_train +1000$`} {
+			if !regexp.MustCompile(re).MatchString(stdout) {
+				t.Errorf("show %d lacks a line matching %s:\n%s", good.ID, re, stdout)
 			}
 		}
 		if strings.Contains(stdout, "error:") {

@@ -39,6 +39,9 @@ func TestRunSmokeThenSkipThenForce(t *testing.T) {
 	if n := strings.Count(stderr, "msg=epoch"); n != 4 {
 		t.Errorf("run %s logged %d epoch lines, want 4 (2 cells x 2 epochs; simclr's own lines dropped)", grid, n)
 	}
+	if n := strings.Count(stderr, " knn_acc="); n != 4 {
+		t.Errorf("run %s logged the kNN monitor's accuracy %d times, want in each of the 4 epoch lines:\n%s", grid, n, stderr)
+	}
 	runs := listRuns(t, db)
 	if len(runs) != 3 {
 		t.Fatalf("runs after the first run = %d, want 3", len(runs))
@@ -117,6 +120,18 @@ func TestRunSmokeThenSkipThenForce(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "to run: 3 of 3 cells, no estimate") {
 		t.Errorf("plan --set epochs=3 = %q, want 3 cells to run without an estimate", stdout)
+	}
+	// Cells given in steps are estimated from the runs at the same batch
+	// size, scaled by their time a step; raw pixels, which has no steps,
+	// from nothing.
+	stdout, _ = mustRun(t, 0, append([]string{"plan", grid, "--db", db, "--set", "epochs=0", "--set", "steps=12"}, smallSmoke...)...)
+	for i, row := range planRows(stdout) {
+		if est, want := row[len(row)-1], i < 2; (est != "?") != want {
+			t.Errorf("plan --set steps=12, cell %d: est %s; want an estimate %v", i, est, want)
+		}
+	}
+	if !strings.Contains(stdout, "to run: 3 of 3 cells, estimated ") || !strings.Contains(stdout, "plus 1 cell without an estimate") {
+		t.Errorf("plan --set steps=12 = %q, want an estimate for 2 of the 3 cells", stdout)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -123,10 +124,24 @@ func writeRun(w io.Writer, d *store.RunDetail) error {
 	if len(d.Epochs) == 0 {
 		fmt.Fprintln(bw, "  (none recorded)")
 	} else {
-		fmt.Fprintln(tw, "  epoch\tloss\tlr\timages/s\tcontrastive acc\tpositive cos\tseconds\tsteps")
+		// The kNN monitor's column when it ran ("-" in an epoch without).
+		knn := slices.ContainsFunc(d.Epochs, func(e simclr.EpochStats) bool { return e.KNNAcc != nil })
+		head := "  epoch\tloss\tlr\timages/s\tcontrastive acc\tpositive cos\tseconds\tsteps"
+		if knn {
+			head += "\tknn acc"
+		}
+		fmt.Fprintln(tw, head)
 		for _, e := range d.Epochs {
-			fmt.Fprintf(tw, "  %d/%d\t%s\t%s\t%.0f\t%s\t%s\t%.2f\t%d\n", e.Epoch, e.Epochs, num4(e.Loss), numG(e.LR),
+			fmt.Fprintf(tw, "  %d/%d\t%s\t%s\t%.0f\t%s\t%s\t%.2f\t%d", e.Epoch, e.Epochs, num4(e.Loss), numG(e.LR),
 				e.ImagesPerSec, num4(e.ContrastiveAcc), num4(e.PositiveCos), e.Duration.Seconds(), e.Steps)
+			if knn {
+				v := math.NaN()
+				if e.KNNAcc != nil {
+					v = *e.KNNAcc
+				}
+				fmt.Fprintf(tw, "\t%s", num4(v))
+			}
+			fmt.Fprintln(tw)
 		}
 		flush()
 	}

@@ -56,9 +56,10 @@ func saveCheckpoint(dir string, ck *checkpoint) error {
 }
 
 // loadCheckpoint returns the checkpoint in dir, or nil when there is none
-// or it belongs to another config, seed or training kind (then it is
-// ignored, and overwritten after the first epoch).
-func loadCheckpoint(dir string, cfg *Config, kind string) (*checkpoint, error) {
+// or it belongs to another config, seed or training kind, or lies beyond
+// the training's epochs (then it is ignored, and overwritten after the
+// first epoch).
+func loadCheckpoint(dir string, cfg *Config, kind string, epochs int) (*checkpoint, error) {
 	f, err := os.Open(filepath.Join(dir, checkpointFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -71,7 +72,7 @@ func loadCheckpoint(dir string, cfg *Config, kind string) (*checkpoint, error) {
 	if err := gob.NewDecoder(f).Decode(&ck); err != nil {
 		return nil, fmt.Errorf("checkpoint %s is unreadable (delete it to start the cell afresh): %w", f.Name(), err)
 	}
-	if ck.Kind != kind || ck.ConfigHash != cfg.Hash() || ck.Seed != cfg.Seed || ck.Epoch > cfg.Epochs {
+	if ck.Kind != kind || ck.ConfigHash != cfg.Hash() || ck.Seed != cfg.Seed || ck.Epoch > epochs {
 		return nil, nil
 	}
 	return &ck, nil

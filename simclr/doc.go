@@ -13,7 +13,8 @@
 // config (the settings of a cell, their descriptions and validation),
 // data (datasets), augment (views), nn (the gorgonia graphs), optim
 // (solvers and schedules), metrics (accuracy, macro-F1 and the records of
-// a run) and logreg (the linear probe). Config, Result and the other
+// a run), logreg (the linear probe) and knn (the weighted kNN classifier
+// of the per-epoch monitor). Config, Result and the other
 // records are aliases of config's and metrics' types, which carry no
 // engine, so that the runner's grid reader and the results store need
 // not link gorgonia.

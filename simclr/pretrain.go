@@ -75,20 +75,29 @@ func newSolver(optimizer string, lr, momentum, weightDecay float64) (optim.Solve
 func loaderWorkers() int { return min(2, runtime.GOMAXPROCS(0)) }
 
 // trainLoop is what pretraining and supervised training share: a network
-// compiled with its loss, a solver, a schedule, a view loader, and the
-// per-epoch checkpoint.
+// compiled with its loss, a solver, a schedule, a view loader, the kNN
+// monitor and the per-epoch checkpoint.
 type trainLoop struct {
-	c         *cell
-	net       *nn.Net
-	m         *nn.Machine
-	loss      *G.Node
-	solver    optim.Solver
-	loader    *augment.Loader
-	peakLR    float64
-	warmup    int
-	inputs    func(b *augment.Batch) map[*G.Node][]float32
-	afterStep func(acc *epochAcc) // reads extra values (similarities) before Reset
-	kind      string              // checkpoint kind: "simclr" or "supervised"
+	c      *cell
+	net    *nn.Net
+	m      *nn.Machine
+	loss   *G.Node
+	solver optim.Solver
+	loader *augment.Loader
+	// The schedule: peak rate, warm-up epochs, and what follows the
+	// warm-up (optim.Schedule's Kind and FinalFraction; Milestones in
+	// epochs).
+	peakLR        float64
+	warmupEpochs  int
+	schedule      string
+	finalFraction float64
+	milestones    []int
+	inputs        func(b *augment.Batch) map[*G.Node][]float32
+	afterStep     func(acc *epochAcc) // reads extra values (similarities) before Reset
+	// monitor, when set, scores the state after every epoch (the kNN
+	// monitor); its value is EpochStats.KNNAcc.
+	monitor func(ctx context.Context, st *nn.State) (float64, error)
+	kind    string // checkpoint kind: "simclr" or "supervised"
 }
 
 // epochAcc accumulates one epoch's statistics.
@@ -97,19 +106,48 @@ type epochAcc struct {
 	loss, acc, posCos float64
 }
 
-// run trains for c.cfg.Epochs epochs, resuming from a checkpoint when there
-// is one, and returns the trained state.
+// plan returns the training's length — epochs, the last of which may stop
+// early, and steps — and its learning-rate schedule. With steps set, the
+// warm-up and the milestones (given in epochs) are checked here, the
+// first time the steps of an epoch are known.
+func (t *trainLoop) plan() (epochs, total int, sched optim.Schedule, err error) {
+	cfg := &t.c.cfg
+	perEpoch := t.loader.StepsPerEpoch()
+	epochs, total = cfg.TrainingLength(perEpoch)
+	warmup := t.warmupEpochs * perEpoch
+	if warmup > total {
+		return 0, 0, sched, &FieldError{Key: "warmup_epochs", Value: t.warmupEpochs, Msg: fmt.Sprintf(
+			"%d epochs of warm-up are %d steps, more than the %d steps of training", t.warmupEpochs, warmup, total)}
+	}
+	var ms []int
+	for _, m := range t.milestones {
+		if m*perEpoch >= total {
+			return 0, 0, sched, &FieldError{Key: "lr_milestones", Value: t.milestones, Msg: fmt.Sprintf(
+				"milestone %d (step %d) is not before the end of training (%d steps)", m, m*perEpoch, total)}
+		}
+		ms = append(ms, m*perEpoch)
+	}
+	sched, err = optim.NewSchedule(optim.Schedule{Kind: t.schedule, Peak: t.peakLR, WarmupSteps: warmup,
+		TotalSteps: total, FinalFraction: t.finalFraction, Milestones: ms})
+	return epochs, total, sched, err
+}
+
+// run trains for the config's epochs or steps, resuming from a checkpoint
+// when there is one, and returns the trained state.
 func (t *trainLoop) run(ctx context.Context) (*nn.State, error) {
 	cfg := &t.c.cfg
 	hooks := t.c.hooks
 	steps := t.loader.StepsPerEpoch()
-	total := steps * cfg.Epochs
+	epochs, total, sched, err := t.plan()
+	if err != nil {
+		return nil, err
+	}
 	learn := t.m.Learnables()
 	vgs := G.NodesToValueGrads(learn)
 
 	first := 1
 	if hooks.Checkpoint != "" {
-		ck, err := loadCheckpoint(hooks.Checkpoint, cfg, t.kind)
+		ck, err := loadCheckpoint(hooks.Checkpoint, cfg, t.kind, epochs)
 		if err != nil {
 			return nil, err
 		}
@@ -126,15 +164,19 @@ func (t *trainLoop) run(ctx context.Context) (*nn.State, error) {
 		}
 	}
 
-	for epoch := first; epoch <= cfg.Epochs; epoch++ {
-		t.c.hooks.phase(fmt.Sprintf("%s epoch %d/%d", t.kind, epoch, cfg.Epochs))
+	for epoch := first; epoch <= epochs; epoch++ {
+		t.c.hooks.phase(fmt.Sprintf("%s epoch %d/%d", t.kind, epoch, epochs))
 		start := time.Now()
+		want := min(steps, total-(epoch-1)*steps) // the last epoch of a steps budget stops early
 		var acc epochAcc
 		ectx, cancel := context.WithCancel(ctx)
 		var err error
 		for b := range t.loader.Epoch(ectx, epoch) {
-			if err == nil {
-				err = t.step(b, epoch, (epoch-1)*steps+b.Step, total, vgs, &acc)
+			if err == nil && acc.steps < want {
+				err = t.step(b, epoch, (epoch-1)*steps+b.Step, epochs, total, sched, vgs, &acc)
+				if acc.steps == want && want < steps {
+					cancel() // the budget is spent: stop making views
+				}
 			}
 			b.Release()
 			if err != nil {
@@ -148,13 +190,13 @@ func (t *trainLoop) run(ctx context.Context) (*nn.State, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("%s stopped in epoch %d: %w", t.kind, epoch, err)
 		}
-		if acc.steps != steps {
-			return nil, fmt.Errorf("%s epoch %d: loader produced %d of %d batches", t.kind, epoch, acc.steps, steps)
+		if acc.steps != want {
+			return nil, fmt.Errorf("%s epoch %d: loader produced %d of %d batches", t.kind, epoch, acc.steps, want)
 		}
 		d := time.Since(start)
 		st := EpochStats{
 			Epoch:          epoch,
-			Epochs:         cfg.Epochs,
+			Epochs:         epochs,
 			Steps:          acc.steps,
 			Loss:           acc.loss / float64(acc.steps),
 			LR:             t.solver.LR(),
@@ -163,18 +205,34 @@ func (t *trainLoop) run(ctx context.Context) (*nn.State, error) {
 			PositiveCos:    acc.posCos / float64(acc.steps),
 			Duration:       d,
 		}
+		var state *nn.State
+		if t.monitor != nil || hooks.Checkpoint != "" {
+			if state, err = t.net.State(); err != nil {
+				return nil, err
+			}
+		}
+		var monitorTime time.Duration
+		if t.monitor != nil {
+			mstart := time.Now()
+			v, err := t.monitor(ctx, state)
+			if err != nil {
+				return nil, fmt.Errorf("%s epoch %d: kNN monitor: %w", t.kind, epoch, err)
+			}
+			st.KNNAcc, monitorTime = &v, time.Since(mstart)
+		}
 		t.c.res.Epochs = append(t.c.res.Epochs, st)
 		t.c.res.FinalLoss = st.Loss
 		if hooks.OnEpoch != nil {
 			hooks.OnEpoch(st)
 		}
-		hooks.Logger.Info("epoch", "kind", t.kind, "epoch", epoch, "loss", st.Loss, "lr", st.LR,
-			"images_per_s", math.Round(st.ImagesPerSec), "contrastive_acc", st.ContrastiveAcc, "positive_cos", st.PositiveCos)
+		attrs := []any{"kind", t.kind, "epoch", epoch, "loss", st.Loss, "lr", st.LR,
+			"images_per_s", math.Round(st.ImagesPerSec), "contrastive_acc", st.ContrastiveAcc, "positive_cos", st.PositiveCos,
+			"seconds", d.Seconds()}
+		if st.KNNAcc != nil {
+			attrs = append(attrs, "knn_acc", *st.KNNAcc, "knn_seconds", monitorTime.Seconds())
+		}
+		hooks.Logger.Info("epoch", attrs...)
 		if hooks.Checkpoint != "" {
-			state, err := t.net.State()
-			if err != nil {
-				return nil, err
-			}
 			ck := &checkpoint{Kind: t.kind, ConfigHash: cfg.Hash(), Seed: cfg.Seed, Epoch: epoch,
 				Model: state, Optim: t.solver.State(), Epochs: t.c.res.Epochs}
 			if err := saveCheckpoint(hooks.Checkpoint, ck); err != nil {
@@ -189,8 +247,8 @@ func (t *trainLoop) run(ctx context.Context) (*nn.State, error) {
 }
 
 // step runs one forward/backward pass and one solver step.
-func (t *trainLoop) step(b *augment.Batch, epoch, globalStep, total int, vgs []G.ValueGrad, acc *epochAcc) error {
-	t.solver.SetLR(optim.CosineWithWarmup(t.peakLR, t.warmup, total, globalStep))
+func (t *trainLoop) step(b *augment.Batch, epoch, globalStep, epochs, total int, sched optim.Schedule, vgs []G.ValueGrad, acc *epochAcc) error {
+	t.solver.SetLR(sched.LR(globalStep))
 	if err := t.m.Run(t.inputs(b)); err != nil {
 		return fmt.Errorf("epoch %d step %d: %w", epoch, b.Step+1, err)
 	}
@@ -209,7 +267,8 @@ func (t *trainLoop) step(b *augment.Batch, epoch, globalStep, total int, vgs []G
 	acc.steps++
 	acc.loss += loss
 	if t.c.hooks.OnStep != nil {
-		t.c.hooks.OnStep(StepStats{Epoch: epoch, Step: b.Step + 1, StepsPerEpoch: t.loader.StepsPerEpoch(), Loss: loss})
+		t.c.hooks.OnStep(StepStats{Epoch: epoch, Step: b.Step + 1, StepsPerEpoch: t.loader.StepsPerEpoch(),
+			Epochs: epochs, TotalSteps: total, Loss: loss})
 	}
 	return nil
 }
@@ -260,7 +319,9 @@ func (c *cell) pretrain(ctx context.Context) (*nn.State, error) {
 	}
 	t := &trainLoop{
 		c: c, net: net, m: m, loss: loss, solver: solver, loader: loader,
-		peakLR: peak, warmup: cfg.WarmupEpochs * loader.StepsPerEpoch(), kind: "simclr",
+		peakLR: peak, warmupEpochs: cfg.WarmupEpochs, schedule: cfg.LRSchedule,
+		finalFraction: cfg.LRFinalFraction, milestones: cfg.LRMilestones,
+		monitor: c.monitor(), kind: "simclr",
 		inputs: func(b *augment.Batch) map[*G.Node][]float32 { return map[*G.Node][]float32{net.X: b.X} },
 		afterStep: func(acc *epochAcc) {
 			top1, pos := nn.ContrastiveStats(sim.Value().Data().([]float32), n)
@@ -342,11 +403,13 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 	sub.cfg.Epochs = epochs
 	sub.hooks.Checkpoint = ckdir
 	if kind != "supervised" {
+		// Fine-tuning: its own epochs, a cosine decay to 0, no monitor.
+		sub.cfg.Steps = 0
 		sub.hooks.OnEpoch, sub.hooks.OnStep = nil, nil
 	}
 	t := &trainLoop{
 		c: &sub, net: net, m: m, loss: loss, solver: solver, loader: loader,
-		peakLR: peak, warmup: warmupEpochs * loader.StepsPerEpoch(), kind: kind,
+		peakLR: peak, warmupEpochs: warmupEpochs, kind: kind,
 		inputs: func(bt *augment.Batch) map[*G.Node][]float32 {
 			clear(oh)
 			for r := 0; r < 2*n; r++ {
@@ -354,6 +417,10 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 			}
 			return map[*G.Node][]float32{net.X: bt.X, onehot: oh}
 		},
+	}
+	if kind == "supervised" {
+		t.schedule, t.finalFraction, t.milestones = cfg.LRSchedule, cfg.LRFinalFraction, cfg.LRMilestones
+		t.monitor = c.monitor()
 	}
 	st, err := t.run(ctx)
 	if kind == "supervised" {

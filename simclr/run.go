@@ -81,7 +81,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 	}
 	// The training network (its buffers are most of the heap) is garbage
 	// now: collect it before evaluation builds its own networks.
-	c.pretrainSet = nil
+	c.pretrainSet, c.knnTrain, c.knnTest = nil, nil, nil
 	hooks.releaseMemory(false)
 	if pretrains {
 		hooks.phase("load evaluation data")
@@ -122,6 +122,8 @@ type cell struct {
 	// The parts of the training set the cell uses, cut once by split.
 	pretrainSet *data.Set             // pretraining images (simclr, supervised)
 	evalTrain   *data.Set             // linear evaluation's labelled images
+	knnTrain    *data.Set             // the kNN monitor's labelled training images (training only)
+	knnTest     *data.Set             // the kNN monitor's test images (training only)
 	labelled    map[float64]*data.Set // fine-tuning subsets by label fraction
 	res         Result
 }
@@ -172,6 +174,7 @@ func (c *cell) split(train *data.Set, pretrain bool) error {
 	cfg := &c.cfg
 	if pretrain && (cfg.Method == MethodSimCLR || cfg.Method == MethodSupervised) {
 		c.pretrainSet = data.RandomSubset(train, cfg.PretrainSubset, cfg.Seed).Materialize()
+		c.knnSets(train)
 	}
 	c.labelled = make(map[float64]*data.Set)
 	for _, proto := range cfg.Eval {

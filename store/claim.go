@@ -246,7 +246,8 @@ const settingsSQL = `UPDATE runs SET settings = COALESCE((
 	 WHERE a.experiment_id = runs.experiment_id), '')`
 
 // updateAxes records in experiment_axes the settings of the new run that
-// differ from the experiment's first run, and refreshes runs.settings: of
+// differ from the experiment's first run (seed and the monitor settings
+// aside), and refreshes runs.settings: of
 // every run of the experiment when an axis was added, else of this run.
 // Comparing every run with one reference run finds every setting that
 // varies: if two runs differ in a setting, at least one of them differs
@@ -307,6 +308,9 @@ func addAxes(ctx context.Context, tx *sql.Tx, expID, runID int64, params []Param
 	for _, p := range params {
 		if p.Key == "seed" {
 			continue
+		}
+		if s, ok := config.Lookup(p.Key); ok && s.Monitor {
+			continue // observes the run; not what varies between cells
 		}
 		v, ok := refVals[p.Key]
 		if ok && v == p.Value {

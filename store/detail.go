@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
@@ -51,7 +52,7 @@ func (db *DB) loadRuns(ctx context.Context, set runSet) ([]RunDetail, error) {
 		}
 	}
 	for i := range out {
-		out[i].Epochs = epochsFromMetrics(out[i].Metrics, out[i].Config.Epochs)
+		out[i].Epochs = epochsFromMetrics(out[i].Metrics, &out[i].Config)
 	}
 	return out, nil
 }
@@ -213,8 +214,22 @@ func (db *DB) loadEvaluations(ctx context.Context, set runSet, out []RunDetail, 
 	return rows.Err()
 }
 
-// epochsFromMetrics rebuilds the EpochStats of the per-epoch metric rows.
-func epochsFromMetrics(ms []Metric, planned int) []metrics.EpochStats {
+// epochsFromMetrics rebuilds the EpochStats of the per-epoch metric rows
+// of a run of cfg. The planned epochs are cfg's epochs, or, for a run
+// given in steps, ceil(steps / the first epoch's steps).
+func epochsFromMetrics(ms []Metric, cfg *config.Config) []metrics.EpochStats {
+	out := epochRows(ms, cfg)
+	if cfg.Steps > 0 && len(out) > 0 && out[0].Epoch == 1 {
+		planned, _ := cfg.TrainingLength(out[0].Steps)
+		for i := range out {
+			out[i].Epochs = planned
+		}
+	}
+	return out
+}
+
+func epochRows(ms []Metric, cfg *config.Config) []metrics.EpochStats {
+	planned := cfg.Epochs
 	var out []metrics.EpochStats
 	for _, m := range ms {
 		if m.Step != 0 {
@@ -241,6 +256,9 @@ func epochsFromMetrics(ms []Metric, planned int) []metrics.EpochStats {
 			if m.Value == m.Value {
 				e.Steps = int(m.Value)
 			}
+		case MetricKNNAcc:
+			v := m.Value
+			e.KNNAcc = &v
 		}
 	}
 	return out

@@ -23,9 +23,13 @@ const (
 	MetricEpochSeconds   = "epoch_seconds"
 	MetricSteps          = "steps"
 	MetricStepLoss       = "step_loss"
+	// MetricKNNAcc is the kNN monitor's accuracy (EpochStats.KNNAcc), a
+	// per-epoch row only when the monitor ran.
+	MetricKNNAcc = "knn_acc"
 )
 
-// EpochMetricKeys lists the per-epoch metric keys in display order.
+// EpochMetricKeys lists the per-epoch metric keys every epoch has, in
+// display order; MetricKNNAcc follows them when the monitor ran.
 var EpochMetricKeys = []string{MetricLoss, MetricLR, MetricImagesPerSec, MetricContrastiveAcc, MetricPositiveCos, MetricEpochSeconds, MetricSteps}
 
 func epochValues(e metrics.EpochStats) []float64 {
@@ -36,7 +40,8 @@ const upsertMetric = `
 	INSERT INTO metrics (run_id, key, epoch, step, value, time) VALUES (?, ?, ?, ?, ?, ?)
 	ON CONFLICT (run_id, key, epoch, step) DO UPDATE SET value = excluded.value, time = excluded.time`
 
-// RecordEpoch stores one epoch's statistics (the EpochMetricKeys, step 0)
+// RecordEpoch stores one epoch's statistics (the EpochMetricKeys, and
+// MetricKNNAcc when set; step 0)
 // and refreshes the heartbeat, in one transaction. It is idempotent per
 // (run, key, epoch): a resumed run that records epoch 3 again replaces the
 // earlier values. NaN is stored as NULL. ErrClaimLost when the run is no
@@ -77,9 +82,13 @@ func insertEpochs(ctx context.Context, tx *sql.Tx, runID int64, epochs []metrics
 		if e.Epoch < 1 {
 			return fmt.Errorf("epoch %d: epochs are numbered from 1", e.Epoch)
 		}
-		for i, v := range epochValues(e) {
-			if _, err := stmt.ExecContext(ctx, runID, EpochMetricKeys[i], e.Epoch, 0, nullFloat(v), ts); err != nil {
-				return fmt.Errorf("epoch %d %s: %w", e.Epoch, EpochMetricKeys[i], err)
+		keys, values := EpochMetricKeys, epochValues(e)
+		if e.KNNAcc != nil {
+			keys, values = append(keys[:len(keys):len(keys)], MetricKNNAcc), append(values, *e.KNNAcc)
+		}
+		for i, v := range values {
+			if _, err := stmt.ExecContext(ctx, runID, keys[i], e.Epoch, 0, nullFloat(v), ts); err != nil {
+				return fmt.Errorf("epoch %d %s: %w", e.Epoch, keys[i], err)
 			}
 		}
 	}

@@ -9,12 +9,16 @@
 //
 // Which sections an experiment gets is decided from its runs alone:
 //
-//	pairwise matrix   ≥ 2 SimCLR cells of the Figure 5 protocol: tags
+//	pairwise matrix   ≥ 2 SimCLR cells of a pairwise grid: tags
 //	                  pair_first/pair_second, or augment_b = [crop] and
-//	                  augment = [crop, t1, t2] (or [crop, t] on the diagonal)
+//	                  augment = [crop, t1, t2] (or [crop, t] on the diagonal);
+//	                  protocol one-branch when augment_b is set, both when
+//	                  not (one protocol a matrix, labelled)
 //	projection heads  ≥ 2 (head, proj_dim) pairs, or evaluations on z
-//	batch × epochs    ≥ 2 batch sizes or ≥ 2 epoch counts
-//	curves            per-epoch metrics of finished SimCLR runs
+//	batch × epochs    ≥ 2 batch sizes or ≥ 2 epoch counts (steps instead
+//	                  of epochs when every SimCLR row is given in steps)
+//	curves            per-epoch metrics of finished SimCLR runs (a third
+//	                  panel, kNN accuracy, when the monitor ran)
 //	confusion matrix  the best row's evaluations carry one
 //
 // Scores are the macro F1 and accuracy of finished runs, summarised per

@@ -1,6 +1,8 @@
 package document
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,8 +135,8 @@ func TestPairwiseMatrix(t *testing.T) {
 	rs := runsOf("x", 0, cfgWith(), 0, 0.5)
 	rs[0].Params = []store.Param{{Key: "pair_first", Value: "rotate"}, {Key: "pair_second", Value: "blur"}, {Key: "head", Value: "nonlinear"}}
 	rows := groupRows(rs, []evalKind{linear})
-	if a, b, ok := pairOf(rows[0]); !ok || a != "rotate" || b != "blur" {
-		t.Errorf("pairOf(tags rotate, blur) = %q, %q, %v, want rotate, blur, true", a, b, ok)
+	if a, b, p, ok := pairOf(rows[0]); !ok || a != "rotate" || b != "blur" || p != protocolBoth {
+		t.Errorf("pairOf(tags rotate, blur; no augment_b) = %q, %q, %q, %v, want rotate, blur, both, true", a, b, p, ok)
 	}
 }
 
@@ -142,23 +144,23 @@ func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 
 func TestPairOf(t *testing.T) {
 	tests := []struct {
-		cfg        config.Config
-		first, snd string
-		ok         bool
+		cfg                  config.Config
+		first, snd, protocol string
+		ok                   bool
 	}{
-		{pairCfg("crop", "color"), "crop", "color", true},
-		{pairCfg("blur", "blur"), "blur", "blur", true},
-		{cfgWith(), "", "", false}, // crop + color on both branches
-		{cfgWith(func(c *config.Config) { c.Augment, c.AugmentB = []string{"color", "blur"}, []string{"crop"} }), "", "", false},
-		{cfgWith(func(c *config.Config) { c.Augment, c.AugmentB = []string{"crop", "a", "b", "c"}, []string{"crop"} }), "", "", false},
-		{cfgWith(func(c *config.Config) { c.Method = config.MethodRawPixels; c.AugmentB = []string{"crop"} }), "", "", false},
+		{pairCfg("crop", "color"), "crop", "color", protocolOneBranch, true},
+		{pairCfg("blur", "blur"), "blur", "blur", protocolOneBranch, true},
+		{cfgWith(), "", "", "", false}, // crop + color on both branches, no tags: not a pair
+		{cfgWith(func(c *config.Config) { c.Augment, c.AugmentB = []string{"color", "blur"}, []string{"crop"} }), "", "", "", false},
+		{cfgWith(func(c *config.Config) { c.Augment, c.AugmentB = []string{"crop", "a", "b", "c"}, []string{"crop"} }), "", "", "", false},
+		{cfgWith(func(c *config.Config) { c.Method = config.MethodRawPixels; c.AugmentB = []string{"crop"} }), "", "", "", false},
 	}
 	for _, tt := range tests {
 		rows := groupRows(runsOf("x", 0, tt.cfg, 0, 0.5), []evalKind{linear})
-		a, b, ok := pairOf(rows[0])
-		if a != tt.first || b != tt.snd || ok != tt.ok {
-			t.Errorf("pairOf(augment %v, augment_b %v, method %s) = %q, %q, %v, want %q, %q, %v",
-				tt.cfg.Augment, tt.cfg.AugmentB, tt.cfg.Method, a, b, ok, tt.first, tt.snd, tt.ok)
+		a, b, p, ok := pairOf(rows[0])
+		if a != tt.first || b != tt.snd || p != tt.protocol || ok != tt.ok {
+			t.Errorf("pairOf(augment %v, augment_b %v, method %s) = %q, %q, %q, %v, want %q, %q, %q, %v",
+				tt.cfg.Augment, tt.cfg.AugmentB, tt.cfg.Method, a, b, p, ok, tt.first, tt.snd, tt.protocol, tt.ok)
 		}
 	}
 }
@@ -339,5 +341,118 @@ func TestVaryingSettings(t *testing.T) {
 	got := varyingSettings([]store.RunDetail{mk("1", "linear", "crop"), mk("2", "linear", "blur"), mk("1", "none", "")})
 	if strings.Join(got, ",") != "head" {
 		t.Errorf("varyingSettings = %v, want [head] (seed and tags left out)", got)
+	}
+}
+
+// TestPairwiseProtocol: a pairwise grid of protocol both (tags, no
+// augment_b) is a matrix labelled both; rows of the other protocol in the
+// same experiment are left out, not pooled, and counted.
+func TestPairwiseProtocol(t *testing.T) {
+	both := func(a, b string, i int, f1 float64) []store.RunDetail {
+		cfg := pairCfg(a, b)
+		cfg.AugmentB = nil
+		rs := runsOf(pairName(pair{a, b}), i, cfg, 0, f1)
+		rs[0].Params = []store.Param{{Key: "pair_first", Value: a}, {Key: "pair_second", Value: b}}
+		return rs
+	}
+	var runs []store.RunDetail
+	runs = append(runs, both("crop", "crop", 0, 0.6)...)
+	runs = append(runs, both("crop", "color", 1, 0.8)...)
+	runs = append(runs, runsOf("crop+color one-branch", 2, pairCfg("crop", "color"), 0, 0.3)...)
+	e := newExperiment(store.Experiment{Name: "p"}, runs)
+	pw := e.Pairwise
+	if pw == nil {
+		t.Fatal("no pairwise matrix")
+	}
+	if pw.Protocol != protocolBoth || pw.Other != 1 {
+		t.Errorf("Protocol %q, Other %d; want both, 1", pw.Protocol, pw.Other)
+	}
+	if s := pw.Cells[pair{"crop", "color"}]; s.N != 1 || !near(s.Mean, 0.8) {
+		t.Errorf("crop+color cell = %+v, want the both run alone (0.8)", s)
+	}
+	var w writer
+	if err := w.pairwiseSection(e); err != nil {
+		t.Fatal(err)
+	}
+	text := w.b.String()
+	for _, want := range []string{"Protocol both (SimCLR's training recipe)", "Left out: 1 row of the other protocol", "heat map of p, protocol both"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("pairwise section lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestCurvesKNNPanel: the pretraining curves get a third panel, the kNN
+// monitor's accuracy, when some run recorded it, and keep two otherwise.
+func TestCurvesKNNPanel(t *testing.T) {
+	curves := func(knn bool) string {
+		var runs []store.RunDetail
+		for i, label := range []string{"a", "b"} {
+			rs := runsOf(label, i, cfgWith(func(c *config.Config) { c.Temperature = 0.1 * float64(i+1) }), 0, 0.5, 0.6)
+			for j := range rs {
+				for e := 1; e <= 3; e++ {
+					st := metrics.EpochStats{Epoch: e, Epochs: 3, Loss: 6 - float64(e), ContrastiveAcc: 0.1 * float64(e)}
+					if knn {
+						v := 0.2*float64(e) + 0.01*float64(j)
+						st.KNNAcc = &v
+					}
+					rs[j].Epochs = append(rs[j].Epochs, st)
+				}
+			}
+			runs = append(runs, rs...)
+		}
+		var w writer
+		if err := w.curvesSection(newExperiment(store.Experiment{Name: "c"}, runs)); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.figures) != 1 {
+			t.Fatalf("knn %v: %d figures, want the curves", knn, len(w.figures))
+		}
+		return w.b.String()
+	}
+	if text := curves(true); !strings.Contains(text, "the kNN monitor's accuracy") {
+		t.Errorf("curves with kNN accuracies do not describe its panel:\n%s", text)
+	}
+	if text := curves(false); strings.Contains(text, "kNN") {
+		t.Errorf("curves without kNN accuracies mention it:\n%s", text)
+	}
+}
+
+// TestScalingInSteps: an equal-steps grid (every SimCLR row given in
+// steps) is compared by batch size at equal steps, with steps as the
+// columns; a row given in steps beside epoch rows is left out.
+func TestScalingInSteps(t *testing.T) {
+	stepsCfg := func(batch, steps int) config.Config {
+		return cfgWith(func(c *config.Config) { c.BatchSize, c.Epochs, c.Steps = batch, 0, steps })
+	}
+	var runs []store.RunDetail
+	i := 0
+	for _, b := range []int{64, 256} {
+		for _, st := range []int{390, 780} {
+			runs = append(runs, runsOf(fmt.Sprintf("b%d s%d", b, st), i, stepsCfg(b, st), 0, 0.7+float64(b)/2560+float64(st)/7800, 0.71+float64(b)/2560+float64(st)/7800)...)
+			i++
+		}
+	}
+	e := newExperiment(store.Experiment{Name: "s"}, runs)
+	sc := e.Scaling
+	if sc == nil || sc.Unit != "steps" || !slices.Equal(sc.Epochs, []int{390, 780}) || !slices.Equal(sc.Batches, []int{64, 256}) {
+		t.Fatalf("Scaling = %+v, want steps 390, 780 × batch 64, 256", sc)
+	}
+	var w writer
+	if err := w.scalingSection(e); err != nil {
+		t.Fatal(err)
+	}
+	if text := w.b.String(); !strings.Contains(text, "pretraining steps (columns)") || !strings.Contains(text, "batch size ↓ · steps →") {
+		t.Errorf("scaling section does not speak of steps:\n%s", text)
+	}
+	verdicts := findings3(e)
+	if len(verdicts) == 0 || !strings.Contains(fmt.Sprint(verdicts), "at steps 780: batch 256") {
+		t.Errorf("findings3 = %+v, want batch compared at equal steps", verdicts)
+	}
+
+	runs = append(runs, runsOf("epochs", i, cfgWith(), 0, 0.8)...)
+	runs = append(runs, runsOf("epochs 64", i+1, cfgWith(func(c *config.Config) { c.BatchSize = 64 }), 0, 0.8)...)
+	if sc := newExperiment(store.Experiment{Name: "m"}, runs).Scaling; sc == nil || sc.Unit != "epochs" || sc.Other != 4 {
+		t.Errorf("mixed units: Scaling = %+v, want epochs with 4 rows left out", sc)
 	}
 }

@@ -276,9 +276,9 @@ func headClaims(heads []string) []string {
 	return out
 }
 
-// findings3 judges Finding 3 on an experiment's batch sizes and epochs:
-// at every fixed value of the other, the largest setting against the
-// smallest.
+// findings3 judges Finding 3 on an experiment's batch sizes and epochs
+// (or steps, for an equal-steps grid): at every fixed value of the other,
+// the largest setting against the smallest.
 func findings3(e *experiment) []verdict {
 	sc := e.Scaling
 	if sc == nil {
@@ -313,8 +313,8 @@ func findings3(e *experiment) []verdict {
 			out = append(out, judge(3, claim, e.Info.Name, cs, "; "))
 		}
 	}
-	rising(claimBatch, sc.Epochs, sc.Batches, func(o, i int) scaleKey { return scaleKey{i, o} }, "epochs", "batch")
-	rising(claimEpochs, sc.Batches, sc.Epochs, func(o, i int) scaleKey { return scaleKey{o, i} }, "batch", "epochs")
+	rising(claimBatch, sc.Epochs, sc.Batches, func(o, i int) scaleKey { return scaleKey{i, o} }, sc.Unit, "batch")
+	rising(claimEpochs, sc.Batches, sc.Epochs, func(o, i int) scaleKey { return scaleKey{o, i} }, "batch", sc.Unit)
 	return out
 }
 

@@ -291,28 +291,42 @@ var settingKeys = func() map[string]bool {
 
 func isSetting(key string) bool { return settingKeys[key] }
 
-// pairOf returns the two transforms of a Figure 5 cell and whether the
-// row is one: from the tags pair_first and pair_second when a runner
-// stored them, else from the views (augment_b = [crop]; augment = [crop,
-// t1, t2], or [crop, t] on the diagonal).
-func pairOf(rw *row) (first, second string, ok bool) {
+// Protocols of a pairwise grid (runner/grid's [pairwise] protocol): the
+// pair on the first branch only, the second only cropped (Figure 5), or
+// the same pipeline on both branches (SimCLR's training recipe).
+const (
+	protocolOneBranch = "one-branch"
+	protocolBoth      = "both"
+)
+
+// pairOf returns the two transforms of a pairwise cell, its protocol and
+// whether the row is one: from the tags pair_first and pair_second when a
+// runner stored them, else from the views (augment_b = [crop]; augment =
+// [crop, t1, t2], or [crop, t] on the diagonal). The protocol is read from
+// the views: one-branch when augment_b is set, both when it is not (then
+// the tags are needed: any row without augment_b would look like a pair).
+func pairOf(rw *row) (first, second, protocol string, ok bool) {
 	if rw.Method != config.MethodSimCLR {
-		return "", "", false
-	}
-	if t := tags(rw.Runs[0]); t["pair_first"] != "" && t["pair_second"] != "" {
-		return t["pair_first"], t["pair_second"], true
+		return "", "", "", false
 	}
 	c := rw.Config
+	protocol = protocolOneBranch
+	if len(c.AugmentB) == 0 {
+		protocol = protocolBoth
+	}
+	if t := tags(rw.Runs[0]); t["pair_first"] != "" && t["pair_second"] != "" {
+		return t["pair_first"], t["pair_second"], protocol, true
+	}
 	if len(c.AugmentB) != 1 || c.AugmentB[0] != "crop" || len(c.Augment) < 2 || c.Augment[0] != "crop" {
-		return "", "", false
+		return "", "", "", false
 	}
 	switch len(c.Augment) {
 	case 2:
-		return c.Augment[1], c.Augment[1], true
+		return c.Augment[1], c.Augment[1], protocol, true
 	case 3:
-		return c.Augment[1], c.Augment[2], true
+		return c.Augment[1], c.Augment[2], protocol, true
 	}
-	return "", "", false
+	return "", "", "", false
 }
 
 // pool summarises the F1 of kind k on the given features ("" = the

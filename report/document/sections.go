@@ -12,6 +12,11 @@ type pair [2]string
 
 // pairwise is the Figure 5 matrix of an experiment.
 type pairwise struct {
+	// Protocol is where the pairs went: protocolOneBranch (Figure 5) or
+	// protocolBoth. The matrix holds the rows of one protocol, the first
+	// row's; Other counts the pair rows of the other, left out.
+	Protocol   string
+	Other      int
 	Transforms []string // rows and columns, in grid order
 	Rows       map[pair][]*row
 	Cells      map[pair]stats.Summary // headline F1 pooled over the pair's rows
@@ -32,8 +37,15 @@ func findPairwise(rows []*row, k evalKind) *pairwise {
 	}
 	var seconds []string
 	for _, rw := range rows {
-		a, b, ok := pairOf(rw)
+		a, b, protocol, ok := pairOf(rw)
 		if !ok {
+			continue
+		}
+		if pw.Protocol == "" {
+			pw.Protocol = protocol
+		}
+		if protocol != pw.Protocol {
+			pw.Other++ // pooling two protocols would mix two experiments
 			continue
 		}
 		add(a)
@@ -138,29 +150,46 @@ func findHeads(rows []*row, k evalKind) *heads {
 	return hs
 }
 
-// scaleKey is a batch size and a number of epochs.
+// scaleKey is a batch size and a training length (epochs or steps).
 type scaleKey struct {
 	Batch, Epochs int
 }
 
-// scaling is the batch size × epochs comparison of an experiment.
+// scaling is the batch size × training length comparison of an
+// experiment.
 type scaling struct {
+	// Unit is what Epochs counts: "epochs", or "steps" when every SimCLR
+	// row gives its length in steps (an equal-steps grid). Other counts
+	// the rows of the other unit, left out.
+	Unit            string
+	Other           int
 	Batches, Epochs []int // sorted
 	Rows            map[scaleKey][]*row
 	Cells           map[scaleKey]stats.Summary
 	Pooled          bool
 }
 
-// findScaling groups the SimCLR rows by (batch size, epochs) when either
-// takes at least two values; else nil.
+// findScaling groups the SimCLR rows by (batch size, training length)
+// when either takes at least two values; else nil.
 func findScaling(rows []*row, k evalKind) *scaling {
-	sc := &scaling{Rows: map[scaleKey][]*row{}, Cells: map[scaleKey]stats.Summary{}}
+	sc := &scaling{Unit: "steps", Rows: map[scaleKey][]*row{}, Cells: map[scaleKey]stats.Summary{}}
 	batches, epochs := map[int]bool{}, map[int]bool{}
+	for _, rw := range rows {
+		if rw.Method == config.MethodSimCLR && rw.Config.Steps == 0 {
+			sc.Unit = "epochs"
+		}
+	}
 	for _, rw := range rows {
 		if rw.Method != config.MethodSimCLR {
 			continue
 		}
 		key := scaleKey{rw.Config.BatchSize, rw.Config.Epochs}
+		if sc.Unit == "steps" {
+			key.Epochs = rw.Config.Steps
+		} else if rw.Config.Steps > 0 {
+			sc.Other++ // a length in steps is not a number of epochs
+			continue
+		}
 		sc.Rows[key] = append(sc.Rows[key], rw)
 		batches[key.Batch], epochs[key.Epochs] = true, true
 	}

@@ -19,7 +19,15 @@ func (w *writer) pairwiseSection(e *experiment) error {
 		return nil
 	}
 	w.p("### Pairwise augmentations (Figure 5, Finding 1)\n\n")
-	w.p("Every view is first cropped; the transformations under test go to one branch, first then second, and the other branch is only cropped. ")
+	switch pw.Protocol {
+	case protocolBoth:
+		w.p("Protocol both (SimCLR's training recipe): both branches make their views with the same random pipeline, a crop, then the first transformation, then the second. ")
+	default:
+		w.p("Protocol one-branch (Figure 5): every view is first cropped; the transformations under test go to one branch, first then second, and the other branch is only cropped. ")
+	}
+	if pw.Other > 0 {
+		w.p("Left out: %s of the other protocol. ", plural(pw.Other, "row"))
+	}
 	w.p("The diagonal is one transformation alone. Cells: %s F1, mean ± std over seeds; last column: the mean of the row's cells.%s\n\n",
 		e.Headline, pooledNote(pw.Pooled))
 	var all []stats.Summary
@@ -75,7 +83,7 @@ func (w *writer) pairwiseSection(e *experiment) error {
 		return nil
 	}
 	h := &chart.Heatmap{
-		Title:      fmt.Sprintf("%s: %s F1 by pair of transformations (Figure 5)", e.Info.Name, e.Headline),
+		Title:      fmt.Sprintf("%s: %s F1 by pair of transformations (Figure 5, protocol %s)", e.Info.Name, e.Headline, pw.Protocol),
 		XLabel:     "second transformation",
 		YLabel:     "first transformation",
 		Columns:    pw.Transforms,
@@ -89,7 +97,7 @@ func (w *writer) pairwiseSection(e *experiment) error {
 	if err != nil {
 		return fmt.Errorf("pairwise heat map: %w", err)
 	}
-	w.figure(e.Slug+"-pairwise.png", "Figure 5 heat map of "+e.Info.Name, png)
+	w.figure(e.Slug+"-pairwise.png", "Figure 5 heat map of "+e.Info.Name+", protocol "+pw.Protocol, png)
 	return nil
 }
 
@@ -152,9 +160,16 @@ func (w *writer) scalingSection(e *experiment) error {
 		return nil
 	}
 	w.p("### Batch size and training length (Finding 3)\n\n")
-	w.p("%s F1 by batch size (rows) and pretraining epochs (columns), mean ± std over seeds.%s\n\n",
-		capitalize(e.Headline.String()), pooledNote(sc.Pooled))
-	header := []string{"batch size ↓ · epochs →"}
+	w.p("%s F1 by batch size (rows) and pretraining %s (columns), mean ± std over seeds.%s",
+		capitalize(e.Headline.String()), sc.Unit, pooledNote(sc.Pooled))
+	if sc.Unit == "steps" {
+		w.p(" Every batch size gets the same number of optimisation steps, so a larger batch sees more images.")
+	}
+	if sc.Other > 0 {
+		w.p(" Left out: %s given in steps.", plural(sc.Other, "row"))
+	}
+	w.p("\n\n")
+	header := []string{"batch size ↓ · " + sc.Unit + " →"}
 	for _, ep := range sc.Epochs {
 		header = append(header, itoa(ep))
 	}
@@ -189,7 +204,7 @@ func (w *writer) scalingSection(e *experiment) error {
 	}
 	l := &chart.Lines{
 		Title:  fmt.Sprintf("%s: %s F1 by training length and batch size (Figure 9)", e.Info.Name, e.Headline),
-		XLabel: "pretraining epochs",
+		XLabel: "pretraining " + sc.Unit,
 		YLabel: fmt.Sprintf("macro F1, %s (mean ± std over seeds)", e.Headline),
 		Series: series,
 		XTicks: xs,
@@ -199,7 +214,7 @@ func (w *writer) scalingSection(e *experiment) error {
 	if err != nil {
 		return fmt.Errorf("batch size chart: %w", err)
 	}
-	w.figure(e.Slug+"-scaling.png", "F1 by epochs and batch size of "+e.Info.Name, png)
+	w.figure(e.Slug+"-scaling.png", "F1 by "+sc.Unit+" and batch size of "+e.Info.Name, png)
 	return nil
 }
 
@@ -208,22 +223,27 @@ const maxCurves = 10
 
 func (w *writer) curvesSection(e *experiment) error {
 	type curve struct {
-		rw        *row
-		loss, acc []stats.Summary // index epoch-1
+		rw             *row
+		loss, acc, knn []stats.Summary // index epoch-1
 	}
 	var curves []curve
+	withKNN := false // some run has the kNN monitor's accuracy
 	for _, rw := range e.Rows {
 		if rw.Method != config.MethodSimCLR {
 			continue
 		}
-		var loss, acc [][]float64
+		var loss, acc, knn [][]float64
 		for _, r := range rw.Finished {
 			for _, ep := range r.Epochs {
 				for len(loss) < ep.Epoch {
-					loss, acc = append(loss, nil), append(acc, nil)
+					loss, acc, knn = append(loss, nil), append(acc, nil), append(knn, nil)
 				}
 				loss[ep.Epoch-1] = append(loss[ep.Epoch-1], ep.Loss)
 				acc[ep.Epoch-1] = append(acc[ep.Epoch-1], ep.ContrastiveAcc)
+				if ep.KNNAcc != nil {
+					knn[ep.Epoch-1] = append(knn[ep.Epoch-1], *ep.KNNAcc)
+					withKNN = true
+				}
 			}
 		}
 		if len(loss) == 0 {
@@ -233,6 +253,7 @@ func (w *writer) curvesSection(e *experiment) error {
 		for i := range loss {
 			c.loss = append(c.loss, stats.Summarize(loss[i]))
 			c.acc = append(c.acc, stats.Summarize(acc[i]))
+			c.knn = append(c.knn, stats.Summarize(knn[i]))
 		}
 		curves = append(curves, c)
 	}
@@ -251,7 +272,11 @@ func (w *writer) curvesSection(e *experiment) error {
 		curves = curves[:maxCurves]
 	}
 	w.p("### Pretraining curves\n\n")
-	w.p("NT-Xent loss and contrastive accuracy (the fraction of anchors whose positive is the most similar other view) per epoch; line: mean over the finished seeds of a cell, band: ± one std. ")
+	w.p("NT-Xent loss and contrastive accuracy (the fraction of anchors whose positive is the most similar other view) per epoch")
+	if withKNN {
+		w.p(", and the kNN monitor's accuracy (weighted kNN, k = 200, on the encoder's h of labelled training images, scored on test images)")
+	}
+	w.p("; line: mean over the finished seeds of a cell, band: ± one std. ")
 	if total > len(curves) {
 		w.p("The %d cells with the best F1, of %d; legend from best to worst.\n\n", len(curves), total)
 	} else {
@@ -259,22 +284,30 @@ func (w *writer) curvesSection(e *experiment) error {
 	}
 	loss := chart.Lines{Title: "NT-Xent loss", XLabel: "epoch", YLabel: "training loss (nats)", IntegerX: true}
 	acc := chart.Lines{Title: "Contrastive accuracy", XLabel: "epoch", YLabel: "fraction of anchors (0–1)", IntegerX: true}
+	knn := chart.Lines{Title: "kNN accuracy", XLabel: "epoch", YLabel: "test accuracy (0–1)", IntegerX: true}
 	for _, c := range curves {
 		ls := chart.LineSeries{Name: c.rw.Label, Band: true}
 		as := chart.LineSeries{Name: c.rw.Label, Band: true}
+		ks := chart.LineSeries{Name: c.rw.Label, Band: true}
 		for i := range c.loss {
 			x := float64(i + 1)
 			ls.X, ls.Y, ls.Err = append(ls.X, x), append(ls.Y, meanOrNaN(c.loss[i])), append(ls.Err, stdOrNaN(c.loss[i]))
 			as.X, as.Y, as.Err = append(as.X, x), append(as.Y, meanOrNaN(c.acc[i])), append(as.Err, stdOrNaN(c.acc[i]))
+			ks.X, ks.Y, ks.Err = append(ks.X, x), append(ks.Y, meanOrNaN(c.knn[i])), append(ks.Err, stdOrNaN(c.knn[i]))
 		}
 		loss.Series = append(loss.Series, ls)
 		acc.Series = append(acc.Series, as)
+		knn.Series = append(knn.Series, ks)
 	}
 	if !anySeries(loss.Series) || !anySeries(acc.Series) {
 		w.p("No finite loss was recorded.\n\n")
 		return nil
 	}
-	png, err := chart.Panels(e.Info.Name+": pretraining curves (mean over seeds, band ± std)", "cell", []chart.Lines{loss, acc})
+	panels := []chart.Lines{loss, acc}
+	if withKNN && anySeries(knn.Series) {
+		panels = append(panels, knn)
+	}
+	png, err := chart.Panels(e.Info.Name+": pretraining curves (mean over seeds, band ± std)", "cell", panels)
 	if err != nil {
 		return fmt.Errorf("pretraining curves: %w", err)
 	}

@@ -27,6 +27,7 @@
 //	[pairwise]                    # Figure 5: every ordered pair of transforms
 //	transforms = ["crop", "cutout", "color", "sobel", "noise", "blur", "rotate"]
 //	focus = ["crop", "color"]     # optional: other pairs at the first seed only
+//	protocol = "one-branch"       # optional: or "both" (the pair on both branches)
 //
 //	[[exclude]]                   # drop every cell matching all keys of a rule
 //	augment = ["crop"]
@@ -59,7 +60,14 @@
 // cell "crop" is ["crop", "crop"] and the pair crop+color is ["crop",
 // "crop", "color"]. Collapsing the repeated crop would make crop+color the
 // same cell as the color diagonal. The cells carry Tags pair_first = t1
-// and pair_second = t2 for the heatmap.
+// and pair_second = t2 for the heatmap. That is protocol "one-branch",
+// the default; protocol "both" (SimCLR's training recipe) leaves
+// augment_b unset instead, even when [base] sets it, so that both
+// branches make their views with crop and the pair.
+//
+// Steps: a cell that sets steps (the training length in optimiser steps)
+// and does not set epochs gets epochs = 0, so that steps decides; a cell
+// that sets both is refused.
 //
 // Focus: with focus = ["crop", "color"] in [pairwise], only the diagonal
 // and the rows and columns of the focused transforms run at every seed;

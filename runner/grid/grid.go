@@ -602,7 +602,21 @@ const (
 )
 
 // pairwiseKeys are the keys of [pairwise].
-var pairwiseKeys = []string{"transforms", "focus"}
+var pairwiseKeys = []string{"transforms", "focus", "protocol"}
+
+// Protocols of [pairwise]: where the pair of transforms goes.
+const (
+	// ProtocolOneBranch is Figure 5's: the pair on the first branch after
+	// the crop, the second branch only cropped (augment_b = ["crop"]).
+	ProtocolOneBranch = "one-branch"
+	// ProtocolBoth is SimCLR's training recipe: the same random pipeline,
+	// crop then the pair, on both branches (augment_b unset).
+	ProtocolBoth = "both"
+)
+
+// Protocols are the valid values of [pairwise] protocol; the first is the
+// default.
+var Protocols = []string{ProtocolOneBranch, ProtocolBoth}
 
 // pairBase is the transform every pairwise view starts with.
 const pairBase = "crop"
@@ -617,6 +631,7 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 	}
 	var list, focus []string
 	focusAt := ""
+	protocol := ProtocolOneBranch
 	for _, k := range keys {
 		path := "pairwise." + k
 		var dst *[]string
@@ -625,6 +640,15 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 			dst = &list
 		case "focus":
 			dst, focusAt = &focus, path
+		case "protocol":
+			v, msg := decodeValue(&p.md, m[k], reflect.TypeFor[string]())
+			if msg != "" {
+				return p.errAt(path, "%s", msg)
+			}
+			if protocol = v.String(); !slices.Contains(Protocols, protocol) {
+				return p.errAt(path, "unknown protocol %q (valid: %s)", protocol, strings.Join(Protocols, ", "))
+			}
+			continue
 		default:
 			return p.errAt(path, "unknown key%s", didYouMean(k, pairwiseKeys))
 		}
@@ -666,13 +690,17 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 			if t1 == t2 {
 				a, label = a[:2], t1
 			}
+			second := []string{pairBase} // one-branch: the second branch only cropped
+			if protocol == ProtocolBoth {
+				second = nil // both: the second branch makes its view as the first does
+			}
 			p.rows = append(p.rows, row{
 				label:   label,
 				path:    "pairwise",
 				labelAt: path,
 				sets: []assign{
 					{key: "augment", val: reflect.ValueOf(a), at: at},
-					{key: "augment_b", val: reflect.ValueOf([]string{pairBase}), at: at},
+					{key: "augment_b", val: reflect.ValueOf(second), at: at},
 				},
 				tags:      map[string]string{PairFirst: t1, PairSecond: t2},
 				firstSeed: focus != nil && t1 != t2 && !slices.Contains(focus, t1) && !slices.Contains(focus, t2),
@@ -952,11 +980,13 @@ func (p *parser) expand() (*Grid, error) {
 				for _, a := range r.sets {
 					a.apply(&cfg)
 				}
+				p.stepsDecide(&cfg, r)
 				cfg.Seed = seed
 				if !p.excluded(&cfg, r.label) {
 					for _, a := range p.sets {
 						a.apply(&cfg)
 					}
+					p.stepsDecide(&cfg, r)
 					g.Cells = append(g.Cells, Cell{
 						Index:  len(g.Cells),
 						Label:  p.label(r, idx),
@@ -996,6 +1026,17 @@ func (p *parser) expand() (*Grid, error) {
 	p.varying(g)
 	g.parser, g.rows, g.cellRows = p, rows, cellRows
 	return g, nil
+}
+
+// stepsDecide makes steps the training length of a cell that sets steps
+// but not epochs: epochs (10 by default) becomes 0. A cell that sets both
+// keeps both, and validation rejects it.
+func (p *parser) stepsDecide(cfg *config.Config, r row) {
+	if cfg.Steps > 0 {
+		if _, set := p.placeOf("epochs", r); !set {
+			cfg.Epochs = 0
+		}
+	}
 }
 
 // next advances the odometer idx over the axes, last axis fastest, and

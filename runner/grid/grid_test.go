@@ -523,3 +523,70 @@ func TestCellError(t *testing.T) {
 		t.Errorf("CellError with --set dataset = %v, want %q", err, want)
 	}
 }
+
+// TestStepsDecide: a cell that sets steps and not epochs trains for
+// steps (epochs becomes 0, wherever steps was set); a cell that sets both
+// is refused, wherever each was set.
+func TestStepsDecide(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		set       []string
+	}{
+		{"base", "name = \"x\"\n[base]\nsteps = 100\n", nil},
+		{"axis", "name = \"x\"\n[grid]\nsteps = [100, 200]\n", nil},
+		{"variant", "name = \"x\"\n[[variant]]\nsteps = 100\n[[variant]]\nlabel = \"epochs\"\n", nil},
+		{"--set", "name = \"x\"\n", []string{"steps=100"}},
+	} {
+		g := mustParse(t, tc.src, Options{Set: tc.set})
+		for _, c := range g.Cells {
+			want := 0
+			if c.Config.Steps == 0 {
+				want = config.DefaultConfig().Epochs
+			}
+			if c.Config.Epochs != want {
+				t.Errorf("%s: cell %q has epochs %d and steps %d, want epochs %d", tc.name, c.Label, c.Config.Epochs, c.Config.Steps, want)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name, src string
+		set       []string
+		want      string
+	}{
+		{"both in base", "name = \"x\"\n[base]\nepochs = 5\nsteps = 100\n", nil, "<grid>:4: base.steps: training length is epochs or steps"},
+		{"epochs by --set", "name = \"x\"\n[base]\nsteps = 100\n", []string{"epochs=5"}, "<grid>:3: base.steps: training length is epochs or steps"},
+		{"steps in a variant, epochs axis", "name = \"x\"\n[grid]\nepochs = [5, 6]\n[[variant]]\nsteps = 100\n",
+			nil, "<grid>:5: variant[1].steps: training length is epochs or steps"},
+	} {
+		_, err := Parse("", []byte(tc.src), Options{Set: tc.set})
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: Parse error = %v, want one starting %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestPairwiseProtocol: one-branch (the default) crops the second branch
+// only; both leaves augment_b unset, even over [base], so that the second
+// branch makes its view with the pair too.
+func TestPairwiseProtocol(t *testing.T) {
+	src := "name = \"x\"\n[base]\naugment_b = [\"flip\"]\n[pairwise]\ntransforms = [\"crop\", \"color\"]\n"
+	for _, tc := range []struct {
+		protocol string
+		want     []string
+	}{
+		{"", []string{"crop"}},
+		{"protocol = \"one-branch\"\n", []string{"crop"}},
+		{"protocol = \"both\"\n", nil},
+	} {
+		g := mustParse(t, src+tc.protocol, Options{})
+		if len(g.Cells) != 4 {
+			t.Fatalf("%q: %d cells, want 4", tc.protocol, len(g.Cells))
+		}
+		for _, c := range g.Cells {
+			if !slices.Equal(c.Config.AugmentB, tc.want) || c.Config.Augment[0] != "crop" || c.Tags[PairFirst] == "" {
+				t.Errorf("%q: cell %q has augment %v, augment_b %v, tags %v; want augment_b %v", tc.protocol, c.Label,
+					c.Config.Augment, c.Config.AugmentB, c.Tags, tc.want)
+			}
+		}
+	}
+}

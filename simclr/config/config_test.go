@@ -72,7 +72,7 @@ func TestSettingsDescribeEveryField(t *testing.T) {
 // field (a field added later is covered too).
 func TestClone(t *testing.T) {
 	c := DefaultConfig()
-	c.Blocks, c.AugmentB = []int{1, 2}, []string{"crop"}
+	c.Blocks, c.AugmentB, c.LRMilestones = []int{1, 2}, []string{"crop"}, []int{3, 6}
 	d := c.Clone()
 	if !reflect.DeepEqual(c, d) {
 		t.Fatalf("Clone() = %+v, want %+v", d, c)
@@ -109,6 +109,14 @@ func TestValidate(t *testing.T) {
 		{"warm-up of every epoch", func(c *Config) { c.WarmupEpochs = c.Epochs }, ""},
 		{"repeated transforms", func(c *Config) { c.Augment = []string{"crop", "crop"} }, ""},
 		{"imagefolder with test root", func(c *Config) { c.Dataset, c.Path, c.TestPath = "imagefolder", "a", "b" }, ""},
+		{"steps instead of epochs", func(c *Config) { c.Epochs, c.Steps = 0, 780 }, ""},
+		{"steps with a long warm-up (checked when training starts)", func(c *Config) { c.Epochs, c.Steps, c.WarmupEpochs = 0, 10, 50 }, ""},
+		{"constant schedule", func(c *Config) { c.LRSchedule = "constant" }, ""},
+		{"cosine to a fraction", func(c *Config) { c.LRFinalFraction = 0.1 }, ""},
+		{"step schedule", func(c *Config) { c.LRSchedule, c.LRMilestones, c.WarmupEpochs = "step", []int{4, 8}, 2 }, ""},
+		{"step milestones with steps", func(c *Config) { c.Epochs, c.Steps, c.LRSchedule, c.LRMilestones = 0, 100, "step", []int{40} }, ""},
+		{"kNN monitor off", func(c *Config) { c.KNNTrain, c.KNNTest = 0, 0 }, ""},
+		{"kNN monitor off by its test size", func(c *Config) { c.KNNTest = 0 }, ""},
 
 		{"unknown method", func(c *Config) { c.Method = "byol" }, `method: unknown value "byol" (valid: simclr, raw-pixels, random-init, supervised)`},
 		{"unknown transform", func(c *Config) { c.Augment = []string{"crop", "colour"} }, `augment: unknown transform "colour" (valid: crop, flip, color, grayscale, rotate, cutout, noise, blur, sobel, roi)`},
@@ -137,6 +145,26 @@ func TestValidate(t *testing.T) {
 			`epochs: must be >= 1 for method supervised, got 0; method = "random-init" scores an untrained encoder`},
 		{"warm-up longer than training", func(c *Config) { c.WarmupEpochs = c.Epochs + 1 },
 			"warmup_epochs: must be <= epochs (10), got 11: the warm-up would never reach the peak rate"},
+		{"epochs and steps", func(c *Config) { c.Steps = 100 },
+			"steps: training length is epochs or steps, not both: epochs is 10 and steps 100 (set epochs = 0, or leave steps out)"},
+		{"negative steps", func(c *Config) { c.Epochs, c.Steps = 0, -1 }, "steps: must be >= 0, got -1"},
+		{"unknown schedule", func(c *Config) { c.LRSchedule = "linear" }, `lr_schedule: unknown value "linear" (valid: cosine, constant, step)`},
+		{"final fraction over 1", func(c *Config) { c.LRFinalFraction = 2 }, "lr_final_fraction: must be in [0, 1], got 2"},
+		{"final fraction without cosine", func(c *Config) { c.LRSchedule, c.LRFinalFraction = "constant", 0.1 },
+			`lr_final_fraction: only the cosine schedule decays to a final fraction; lr_schedule is "constant"`},
+		{"step without milestones", func(c *Config) { c.LRSchedule = "step" },
+			"lr_milestones: lr_schedule step needs at least one milestone (an epoch), e.g. [30, 60]"},
+		{"milestones without step", func(c *Config) { c.LRMilestones = []int{5} },
+			`lr_milestones: only lr_schedule step takes milestones; lr_schedule is "cosine"`},
+		{"milestone 0", func(c *Config) { c.LRSchedule, c.LRMilestones = "step", []int{0} }, "lr_milestones: each milestone must be >= 1, got 0"},
+		{"milestone twice", func(c *Config) { c.LRSchedule, c.LRMilestones = "step", []int{3, 3} }, "lr_milestones: milestone 3 appears twice"},
+		{"milestones decreasing", func(c *Config) { c.LRSchedule, c.LRMilestones = "step", []int{6, 3} },
+			"lr_milestones: milestones must increase: 3 after 6"},
+		{"milestone in the warm-up", func(c *Config) { c.LRSchedule, c.LRMilestones, c.WarmupEpochs = "step", []int{2, 6}, 2 },
+			"lr_milestones: milestone 2 is inside the warm-up (warmup_epochs 2); the steps come after it"},
+		{"milestone at the end", func(c *Config) { c.LRSchedule, c.LRMilestones = "step", []int{5, 10} },
+			"lr_milestones: milestone 10 is not before the end of training (epochs 10)"},
+		{"negative kNN images", func(c *Config) { c.KNNTrain = -1 }, "knn_train: must be >= 0, got -1"},
 		{"finetune without fractions", func(c *Config) { c.Eval, c.LabelFraction = []string{"finetune"}, nil },
 			"label_fraction: needs at least one fraction for eval finetune, e.g. [0.1]"},
 		{"finetune without epochs", func(c *Config) { c.Eval, c.FinetuneEpochs = []string{"linear", "finetune"}, 0 },
@@ -160,6 +188,27 @@ func TestValidate(t *testing.T) {
 		}
 		if !IsValidationError(err) {
 			t.Errorf("%s: IsValidationError(%v) = false", tt.name, err)
+		}
+	}
+}
+
+func TestTrainingLength(t *testing.T) {
+	for _, tc := range []struct {
+		epochs, steps, perEpoch int
+		wantEpochs, wantSteps   int
+	}{
+		{10, 0, 39, 10, 390},
+		{0, 780, 156, 5, 780},  // a whole number of epochs
+		{0, 780, 100, 8, 780},  // the eighth epoch stops after 80 steps
+		{0, 1, 39, 1, 1},       // one step
+		{0, 390, 1000, 1, 390}, // less than an epoch
+		{10, 0, 0, 10, 0},      // no full batch: nothing to train
+	} {
+		c := Config{Epochs: tc.epochs, Steps: tc.steps}
+		e, s := c.TrainingLength(tc.perEpoch)
+		if e != tc.wantEpochs || s != tc.wantSteps {
+			t.Errorf("epochs %d, steps %d, %d steps an epoch: TrainingLength = %d, %d; want %d, %d",
+				tc.epochs, tc.steps, tc.perEpoch, e, s, tc.wantEpochs, tc.wantSteps)
 		}
 	}
 }

@@ -44,3 +44,38 @@ func TestSaveEncoderRecorded(t *testing.T) {
 		t.Errorf("Unmarshal(JSON) = %v, SaveEncoder %v; want true", err, back.SaveEncoder)
 	}
 }
+
+// TestHashNewSettings: the settings added after results were stored
+// leave the hash of a config that does not use them as it was (so stored
+// runs keep their identity), and change it when they are used.
+func TestHashNewSettings(t *testing.T) {
+	def := DefaultConfig()
+	same := map[string]func(*Config){
+		"lr_schedule empty (a config stored before the setting)": func(c *Config) { c.LRSchedule = "" },
+		"kNN monitor off":     func(c *Config) { c.KNNTrain, c.KNNTest = 0, 0 },
+		"kNN monitor resized": func(c *Config) { c.KNNTrain, c.KNNTest = 5000, 2000 },
+	}
+	for name, mut := range same {
+		c := DefaultConfig()
+		mut(&c)
+		if c.Hash() != def.Hash() {
+			t.Errorf("%s: Hash = %s, want the default's %s", name, c.Hash(), def.Hash())
+		}
+	}
+	differ := map[string]func(*Config){
+		"steps":             func(c *Config) { c.Epochs, c.Steps = 0, 780 },
+		"constant schedule": func(c *Config) { c.LRSchedule = "constant" },
+		"step schedule":     func(c *Config) { c.LRSchedule, c.LRMilestones = "step", []int{5} },
+		"final fraction":    func(c *Config) { c.LRFinalFraction = 0.1 },
+	}
+	seen := map[string]string{def.Hash(): "default"}
+	for name, mut := range differ {
+		c := DefaultConfig()
+		mut(&c)
+		h := c.Hash()
+		if prev, ok := seen[h]; ok {
+			t.Errorf("%s: Hash = %s, the same as %s", name, h, prev)
+		}
+		seen[h] = name
+	}
+}

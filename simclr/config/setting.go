@@ -119,6 +119,10 @@ type Setting struct {
 	Elem     string
 	NonEmpty bool // a list needs at least one element
 	Unique   bool // a list may not repeat an element
+	// Monitor marks a setting that observes training without changing
+	// what the cell computes (the kNN monitor's): it is not part of
+	// Config.Hash, nor of an experiment's axes.
+	Monitor bool
 
 	Index int          // position in Settings: Config's field order
 	Type  reflect.Type // the field's Go type
@@ -211,11 +215,15 @@ var table = []Setting{
 
 	{Name: "temperature", Range: positive, Doc: "the NT-Xent temperature τ"},
 	{Name: "batch_size", Range: positive, Doc: "images a step (2N views for SimCLR)"},
-	{Name: "epochs", Range: atLeast0, Doc: "passes over the pretraining images (simclr, supervised); at least 1 for them"},
+	{Name: "epochs", Range: atLeast0, Doc: "passes over the pretraining images (simclr, supervised); at least 1 for them unless steps is set"},
+	{Name: "steps", Range: atLeast0, Doc: "training length in optimiser steps instead of epochs (0: epochs decides); the last epoch stops at exactly steps"},
 	{Name: "optimizer", Choices: Optimizers, Doc: "the solver of pretraining and supervised training"},
 	{Name: "lr", Range: positive, Doc: "base learning rate, before lr_scaling"},
 	{Name: "lr_scaling", Choices: LRScalings, Doc: "peak rate from lr: none (lr), linear (lr·N/256) or sqrt (lr·√(N/256)), N = batch_size"},
-	{Name: "warmup_epochs", Range: atLeast0, Doc: "epochs of linear warm-up before the cosine decay; at most epochs"},
+	{Name: "lr_schedule", Choices: LRSchedules, Doc: "the rate after the warm-up: cosine decay, constant, or step (×0.1 at each of lr_milestones)"},
+	{Name: "lr_final_fraction", Range: unit, Doc: "cosine only: the rate decays to lr·lr_final_fraction instead of 0"},
+	{Name: "lr_milestones", Range: atLeast1, Elem: "milestone", Unique: true, Doc: "step only: the epochs after which the rate is multiplied by 0.1, increasing"},
+	{Name: "warmup_epochs", Range: atLeast0, Doc: "epochs of linear warm-up before lr_schedule; at most epochs"},
 	{Name: "weight_decay", Range: atLeast0, Doc: "L2 weight decay (not on biases and BatchNorm parameters)"},
 	{Name: "momentum", Range: &Range{Min: 0, Max: 1, MaxOpen: true}, Doc: "momentum of sgd and lars"},
 
@@ -227,6 +235,8 @@ var table = []Setting{
 	{Name: "finetune_epochs", Range: atLeast0, Doc: "fine-tuning epochs; at least 1 when eval has finetune"},
 	{Name: "finetune_lr", Range: positive, Doc: "fine-tuning learning rate (adam)"},
 	{Name: "finetune_batch", Range: atLeast0, Doc: "fine-tuning batch in images; 0 is min(64, batch_size)"},
+	{Name: "knn_train", Range: atLeast0, Monitor: true, Doc: "kNN monitor: labelled training images whose h the test images are matched against every epoch; 0 turns it off"},
+	{Name: "knn_test", Range: atLeast0, Monitor: true, Doc: "kNN monitor: test images it scores every epoch (stored as knn_acc); 0 turns it off"},
 
 	{Name: "save_encoder", Doc: "keep the trained encoder (and head) as <db dir>/artifacts/<experiment>/<run id>/encoder.safetensors; not part of the config hash"},
 

@@ -130,13 +130,22 @@ func (c *Config) checkRules() error {
 	if c.Method == MethodSimCLR && c.BatchSize < 2 {
 		return &FieldError{Key: "batch_size", Value: c.BatchSize, Msg: "NT-Xent needs at least 2 images per batch (one negative pair)"}
 	}
-	if c.trains() && c.Epochs < 1 {
+	if c.Steps > 0 && c.Epochs > 0 {
+		return &FieldError{Key: "steps", Value: c.Steps, Msg: fmt.Sprintf(
+			"training length is epochs or steps, not both: epochs is %d and steps %d (set epochs = 0, or leave steps out)", c.Epochs, c.Steps)}
+	}
+	if c.trains() && c.Epochs < 1 && c.Steps < 1 {
 		return &FieldError{Key: "epochs", Value: c.Epochs, Msg: fmt.Sprintf(
 			"must be >= 1 for method %s, got %d; method = %q scores an untrained encoder", c.Method, c.Epochs, MethodRandomInit)}
 	}
-	if c.trains() && c.WarmupEpochs > c.Epochs {
+	// With steps, the epochs are known once the data is: the warm-up and
+	// the milestones are checked against them when training starts.
+	if c.trains() && c.Steps == 0 && c.WarmupEpochs > c.Epochs {
 		return &FieldError{Key: "warmup_epochs", Value: c.WarmupEpochs, Msg: fmt.Sprintf(
 			"must be <= epochs (%d), got %d: the warm-up would never reach the peak rate", c.Epochs, c.WarmupEpochs)}
+	}
+	if err := c.checkSchedule(); err != nil {
+		return err
 	}
 	if slices.Contains(c.Eval, "finetune") {
 		if len(c.LabelFraction) == 0 {
@@ -157,6 +166,42 @@ func (c *Config) checkRules() error {
 	if c.Dataset == "synthetic" && c.ImageSize != 0 && c.ImageSize < MinSyntheticSide {
 		return &FieldError{Key: "image_size", Value: c.ImageSize, Msg: fmt.Sprintf(
 			"synthetic images must be 0 (32) or in [%d, %d], got %d", MinSyntheticSide, MaxImageSize, c.ImageSize)}
+	}
+	return nil
+}
+
+// checkSchedule checks the learning-rate schedule's settings against each
+// other and against the training length.
+func (c *Config) checkSchedule() error {
+	sched := c.LRSchedule
+	if sched == "" {
+		sched = "cosine"
+	}
+	if c.LRFinalFraction != 0 && sched != "cosine" {
+		return &FieldError{Key: "lr_final_fraction", Value: c.LRFinalFraction, Msg: fmt.Sprintf(
+			"only the cosine schedule decays to a final fraction; lr_schedule is %q", sched)}
+	}
+	ms := c.LRMilestones
+	switch {
+	case sched == "step" && len(ms) == 0:
+		return &FieldError{Key: "lr_milestones", Value: ms, Msg: "lr_schedule step needs at least one milestone (an epoch), e.g. [30, 60]"}
+	case sched != "step" && len(ms) > 0:
+		return &FieldError{Key: "lr_milestones", Value: ms, Msg: fmt.Sprintf(
+			"only lr_schedule step takes milestones; lr_schedule is %q", sched)}
+	}
+	for i, m := range ms {
+		if i > 0 && m <= ms[i-1] {
+			return &FieldError{Key: "lr_milestones", Value: ms, Msg: fmt.Sprintf(
+				"milestones must increase: %d after %d", m, ms[i-1])}
+		}
+		if m <= c.WarmupEpochs {
+			return &FieldError{Key: "lr_milestones", Value: ms, Msg: fmt.Sprintf(
+				"milestone %d is inside the warm-up (warmup_epochs %d); the steps come after it", m, c.WarmupEpochs)}
+		}
+		if c.trains() && c.Steps == 0 && m >= c.Epochs {
+			return &FieldError{Key: "lr_milestones", Value: ms, Msg: fmt.Sprintf(
+				"milestone %d is not before the end of training (epochs %d)", m, c.Epochs)}
+		}
 	}
 	return nil
 }

@@ -9,20 +9,25 @@ import "time"
 // EpochStats are the health signals of one pretraining (or supervised)
 // epoch, handed to simclr.Hooks.OnEpoch.
 type EpochStats struct {
-	Epoch          int           // 1-based
-	Epochs         int           // total planned
-	Steps          int           // optimiser steps this epoch
-	Loss           float64       // mean training loss over the epoch's steps
-	LR             float64       // learning rate at the epoch's last step
-	ImagesPerSec   float64       // views (2N per step) per second of wall time
-	ContrastiveAcc float64       // fraction of anchors whose positive is the most similar other view
-	PositiveCos    float64       // mean cosine similarity of positive pairs (of z)
-	Duration       time.Duration // wall time of the epoch
+	Epoch          int     // 1-based
+	Epochs         int     // total planned
+	Steps          int     // optimiser steps this epoch
+	Loss           float64 // mean training loss over the epoch's steps
+	LR             float64 // learning rate at the epoch's last step
+	ImagesPerSec   float64 // views (2N per step) per second of wall time
+	ContrastiveAcc float64 // fraction of anchors whose positive is the most similar other view
+	PositiveCos    float64 // mean cosine similarity of positive pairs (of z)
+	// KNNAcc is the kNN monitor's accuracy after the epoch (weighted kNN
+	// on h of labelled training images, scored on test images), or nil
+	// when the monitor is off.
+	KNNAcc   *float64
+	Duration time.Duration // wall time of the epoch
 }
 
 // StepStats is reported after every optimiser step, for progress bars.
 type StepStats struct {
 	Epoch, Step, StepsPerEpoch int
+	Epochs, TotalSteps         int // the training's length: epochs (the last may stop early) and steps
 	Loss                       float64
 }
 

@@ -1,8 +1,9 @@
 // Package optim holds the solvers and learning-rate schedules of SimCLR
 // pretraining: SGD with momentum, LARS (the layer-wise adaptive solver of
 // the SimCLR paper) and Adam, all implementing gorgonia's Solver interface,
-// plus the batch-size scaling of the learning rate and cosine decay with
-// linear warm-up.
+// plus the batch-size scaling of the learning rate and the schedules that
+// follow a linear warm-up: cosine decay (to 0 or a fraction of the peak),
+// a constant rate, and steps of ×0.1 at milestones.
 //
 // Every solver updates the parameter values in place and zeroes their
 // gradients after each step (gorgonia accumulates gradients otherwise).

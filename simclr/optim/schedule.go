@@ -3,6 +3,7 @@ package optim
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -63,4 +64,78 @@ func CosineWithWarmup(peak float64, warmupSteps, totalSteps, step int) float64 {
 	w := max(warmupSteps, 0)
 	progress := float64(step-w) / float64(totalSteps-w)
 	return peak * 0.5 * (1 + math.Cos(math.Pi*progress))
+}
+
+// Schedules are the accepted Schedule.Kind values.
+var Schedules = []string{"cosine", "constant", "step"}
+
+// Schedule is a learning-rate schedule over TotalSteps optimiser steps: a
+// linear warm-up over the first WarmupSteps, then, for Kind
+//
+//	cosine:    lr = peak · (f + (1−f) · ½(1 + cos(π·(step−W)/(T−W))))   f = FinalFraction
+//	constant:  lr = peak
+//	step:      lr = peak · 0.1^k,  k = the number of Milestones <= step
+//
+// where W = WarmupSteps, T = TotalSteps, and the warm-up is as in
+// CosineWithWarmup: lr = peak · (step+1)/W for step < W. The cosine
+// decay with f = 0 is CosineWithWarmup; with f > 0 it ends at peak·f
+// instead of 0. Milestones are steps, increasing. At step >= T the rate
+// is the schedule's last: 0 (peak·f) for cosine, peak for constant and
+// peak·0.1^len(Milestones) for step. A negative step is taken as 0.
+type Schedule struct {
+	Kind          string // "cosine" ("" too), "constant" or "step"
+	Peak          float64
+	WarmupSteps   int
+	TotalSteps    int
+	FinalFraction float64 // cosine: the rate at the end, as a fraction of Peak
+	Milestones    []int   // step: the steps at which the rate is multiplied by 0.1
+}
+
+// NewSchedule checks s: a known Kind, 0 <= FinalFraction <= 1 (and 0
+// unless cosine), milestones increasing and only for step.
+func NewSchedule(s Schedule) (Schedule, error) {
+	if s.Kind == "" {
+		s.Kind = "cosine"
+	}
+	if !slices.Contains(Schedules, s.Kind) {
+		return Schedule{}, fmt.Errorf("optim: unknown lr_schedule %q (valid: %s)", s.Kind, strings.Join(Schedules, ", "))
+	}
+	if !(s.FinalFraction >= 0 && s.FinalFraction <= 1) || (s.FinalFraction != 0 && s.Kind != "cosine") {
+		return Schedule{}, fmt.Errorf("optim: final fraction %g: must be in [0, 1], and 0 unless the schedule is cosine", s.FinalFraction)
+	}
+	if (s.Kind == "step") != (len(s.Milestones) > 0) {
+		return Schedule{}, fmt.Errorf("optim: schedule %s with %d milestones: step needs them, the others take none", s.Kind, len(s.Milestones))
+	}
+	for i, m := range s.Milestones {
+		if i > 0 && m <= s.Milestones[i-1] {
+			return Schedule{}, fmt.Errorf("optim: milestones %v: must increase", s.Milestones)
+		}
+	}
+	s.Milestones = slices.Clone(s.Milestones)
+	return s, nil
+}
+
+// LR returns the learning rate at 0-based step.
+func (s Schedule) LR(step int) float64 {
+	step = max(step, 0)
+	if (s.Kind == "" || s.Kind == "cosine") && s.FinalFraction == 0 {
+		return CosineWithWarmup(s.Peak, s.WarmupSteps, s.TotalSteps, step)
+	}
+	if step < s.WarmupSteps && step < s.TotalSteps {
+		return s.Peak * float64(step+1) / float64(s.WarmupSteps)
+	}
+	switch s.Kind {
+	case "constant":
+		return s.Peak
+	case "step":
+		lr := s.Peak
+		for _, m := range s.Milestones {
+			if step >= m {
+				lr *= 0.1
+			}
+		}
+		return lr
+	}
+	f := s.FinalFraction
+	return s.Peak*f + (1-f)*CosineWithWarmup(s.Peak, s.WarmupSteps, s.TotalSteps, step)
 }
