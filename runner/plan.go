@@ -42,6 +42,11 @@ database (any experiment) with the same config hash; else of those with
 the same method, dataset, encoder, batch_size and epochs; else "?". The
 last line adds up the estimates of the cells not finished yet, divided by
 -j (cells run at once).
+
+With --json it prints instead a JSON array of the cells in run order,
+each with its index, label, seed, hash, varying settings, tags and the
+resolved config (every setting, as a run records it), and reads no
+database.
 `
 
 // Run runs the command.
@@ -52,6 +57,7 @@ func (c *PlanCommand) Run(ctx context.Context, args []string) error {
 	var sets stringList
 	fs.Var(&sets, "set", "override a setting in every cell, `key=value` (repeatable), as run --set")
 	maxCells := fs.Int("max-cells", 0, "refuse grids of more than `N` cells (0: the file's max_cells, else 10000)")
+	asJSON := fs.Bool("json", false, "print the cells and their resolved configs as JSON (no database)")
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(c.Stdout, fs, planUsage)
@@ -71,6 +77,9 @@ func (c *PlanCommand) Run(ctx context.Context, args []string) error {
 	g, err := grid.Load(pos[0], grid.Options{Set: sets, MaxCells: *maxCells})
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return writePlanJSON(c.Stdout, g)
 	}
 	return writePlan(ctx, c.Stdout, c.Stderr, g, *dbPath, *jobs)
 }
