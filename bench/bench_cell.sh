@@ -67,7 +67,7 @@ label=$("$PYTHON" bench/cell_util.py grid "$tmp/plan.json" "$CELL" "$tmp")
 
 echo "bench-cell: $GRID \"$label\", $RUNS runs each, alternating go/torch, $THREADS threads" \
 	"(torch: $((THREADS > WORKERS ? THREADS - WORKERS : 1)) threads + $WORKERS workers, views $VIEWS)"
-echo "pytorch: $("$PYTHON" -c 'import torch, torchvision; print(torch.__version__, "torchvision", torchvision.__version__)')"
+echo "pytorch: $("$PYTHON" -c 'import torch, torchvision; print(torch.__version__, "torchvision", torchvision.__version__)'), OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}"
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
 if awk -v l="$load" 'BEGIN {exit !(l > 0.5)}'; then
 	echo "warning: load average $load before the runs: other processes share the cores, timings are noisy" \

@@ -120,6 +120,8 @@ def cmd_go(db, seed):
     loss = con.execute("SELECT value FROM metrics WHERE run_id = ? AND key = 'loss' AND step = 0 ORDER BY epoch",
                        (res["run_id"],)).fetchall()
     res["epoch_loss"] = [v for (v,) in loss]
+    if not res["epoch_loss"]:
+        res["final_loss"] = None  # no pretraining (random-init, raw-pixels)
     print(json.dumps(res))
 
 

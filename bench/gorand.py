@@ -9,6 +9,9 @@ simclr/augment/loader.go (streamSeed, mix64). Only the methods the cell
 needs are ported. NormFloat64 (a ziggurat with Go's tables) is not: the
 "noise" transform draws its noise from torch instead (see
 torch_reference_cell.py).
+
+`/usr/bin/python3 bench/gorand.py` checks the port against values Go
+printed for the same seeds.
 """
 
 M64 = (1 << 64) - 1
@@ -106,3 +109,22 @@ def epoch_order(seed, epoch, n):
     """simclr/augment Loader.Order: the image order of a 1-based epoch."""
     rng = PCG(*stream_seed(seed, epoch, -1, 2))
     return rng.perm(n)
+
+
+def _self_test():
+    """Values printed by Go 1.26's math/rand/v2 for the same seeds."""
+    r = data_rand(1, STREAM_COLOR, (1 << 40) | 77)
+    got = [r.uint64(), r.float32(), r.float64(), r.intn(7), r.intn(1000003), r.intn(16)]
+    want = [6359376926123481161, 0.8420912623405457, 0.06257740828895852, 0, 369342, 0]
+    assert got == want, f"PCG draws {got}, Go gives {want}"
+    got = epoch_order(3, 2, 20)
+    want = [8, 0, 19, 15, 5, 13, 16, 11, 6, 2, 9, 4, 10, 14, 1, 3, 18, 17, 12, 7]
+    assert got == want, f"epoch order {got}, Go gives {want}"
+    got = data_rand(2, STREAM_SUBSET, 0).perm(60000)[:5]
+    want = [37330, 47980, 53853, 56555, 24646]
+    assert got == want, f"subset permutation {got}, Go gives {want}"
+
+
+if __name__ == "__main__":
+    _self_test()
+    print("gorand: PCG, Perm and the seed derivations match Go's values")
