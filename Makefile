@@ -20,7 +20,7 @@ endif
 # (simclr/nn links -lopenblas itself and keeps OpenBLAS single-threaded: the
 # convolutions already split each batch between GOMAXPROCS workers.)
 
-.PHONY: results all build test run data deps data-cifar10 bench report fuzz vet clean
+.PHONY: results all build test run data deps data-cifar10 bench report fuzz vet clean bench-cell crosscheck
 
 all: build
 
@@ -109,6 +109,22 @@ results: data deps
 bench:
 	bench/compare.sh
 	@if [ -n "$(BENCH_ALL)" ]; then $(GO) test $(GOTAGS) -run '^$$' -bench . -benchmem ./...; fi
+
+# bench-cell times one whole SimCLR cell (bench/cell.toml: pretraining +
+# linear probe) in Go and in PyTorch with the same thread budget,
+# alternating RUNS times (default 3); THREADS=2. docs/crosscheck.md.
+bench-cell: build
+	bench/bench_cell.sh
+
+# crosscheck runs one cell of a grid in Go and in PyTorch for each seed and
+# prints both linear-probe F1 scores and their mean difference:
+#   make crosscheck GRID=experiments/x.toml CELL=<label or index> SEEDS="1 2 3"
+# Without GRID it runs bench/cell.toml; without SEEDS, seed 1. SET="epochs=3"
+# changes settings on both sides. docs/crosscheck.md.
+crosscheck: build
+	GRID='$(if $(filter command line environment,$(origin GRID)),$(GRID),bench/cell.toml)' \
+	SEEDS='$(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),1)' \
+	bench/crosscheck.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzIDX -fuzztime 30s ./simclr/data

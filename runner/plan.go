@@ -44,6 +44,11 @@ in steps, else the mean over the finished runs with the same method,
 dataset, encoder and batch_size of their duration plus the difference in
 steps at their time a step; else "?". The last line adds up the estimates
 of the cells not finished yet, divided by -j (cells run at once).
+
+With --json it prints instead a JSON array of the cells in run order,
+each with its index, label, seed, hash, varying settings, tags and the
+resolved config (every setting, as a run records it), and reads no
+database.
 `
 
 // Run runs the command.
@@ -54,6 +59,7 @@ func (c *PlanCommand) Run(ctx context.Context, args []string) error {
 	var sets cli.StringList
 	fs.Var(&sets, "set", "override a setting in every cell, `key=value` (repeatable), as run --set")
 	maxCells := fs.Int("max-cells", 0, "refuse grids of more than `N` cells (0: the file's max_cells, else 10000)")
+	asJSON := fs.Bool("json", false, "print the cells and their resolved configs as JSON (no database)")
 	pos, err := fs.Parse(args)
 	if err != nil {
 		return err
@@ -72,6 +78,9 @@ func (c *PlanCommand) Run(ctx context.Context, args []string) error {
 	}
 	if err := preflight(g); err != nil {
 		return err
+	}
+	if *asJSON {
+		return writePlanJSON(c.Stdout, g)
 	}
 	return writePlan(ctx, c.Stdout, c.Stderr, g, *dbPath, *jobs)
 }
