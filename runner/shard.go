@@ -2,8 +2,12 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +17,7 @@ import (
 	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/runner/grid"
 	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
 // shard is one part of a grid split for a cluster: Index in [0, Count).
@@ -383,4 +388,123 @@ func (m *shardMap) cellsOf(g *grid.Grid, s shard, path string) ([]grid.Cell, err
 		}
 	}
 	return out, nil
+}
+
+// runShard is the part of a grid this process runs when it is a shard.
+type runShard struct {
+	shard   shard
+	from    string // where the shard came from, for the log
+	mapPath string // the shard map, "" when the partition is computed here
+	cells   []grid.Cell
+	total   int // cells in the whole grid
+}
+
+// selectShard decides whether this run is a shard (detectShard) and which
+// cells are its: by the shard map when mapPath is set, else by the
+// nominal partition of the grid. It returns nil when the run is not a
+// shard. Errors are bad input.
+func selectShard(g *grid.Grid, flagShard string, shards int, mapPath string, getenv func(string) string) (*runShard, error) {
+	var m *shardMap
+	if mapPath != "" {
+		var err error
+		if m, err = readShardMap(mapPath); err != nil {
+			return nil, err
+		}
+		if shards == 0 {
+			shards = m.Shards
+		}
+	}
+	s, from, ok, err := detectShard(flagShard, shards, getenv)
+	if err != nil {
+		return nil, cli.BadInput(fmt.Errorf("run: %w", err))
+	}
+	if !ok {
+		if mapPath != "" {
+			return nil, cli.Usagef("run: --shard-map %s without a shard index: pass --shard I/%d, or run inside a Slurm array task", mapPath, m.Shards)
+		}
+		return nil, nil
+	}
+	if m == nil {
+		m = nominalShardMap(g, s.Count)
+	}
+	cells, err := m.cellsOf(g, s, mapPath)
+	if err != nil {
+		return nil, err
+	}
+	return &runShard{shard: s, from: from, mapPath: mapPath, cells: cells, total: len(g.Cells)}, nil
+}
+
+// grid returns a copy of g with only the shard's cells.
+func (r *runShard) grid(g *grid.Grid) *grid.Grid {
+	cp := *g
+	cp.Cells = r.cells
+	return &cp
+}
+
+// clusterFlags are run's flags for clusters.
+type clusterFlags struct {
+	shard          string
+	shards         int
+	shardMap       string
+	checkpoints    string
+	allowNetworkFS bool
+}
+
+func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
+	cf := &clusterFlags{}
+	fs.StringVar(&cf.shard, "shard", "", "run only shard `I/N` of the grid (0 <= I < N); inside a Slurm array task the task's index and count are used without it")
+	fs.IntVar(&cf.shards, "shards", 0, "the number of shards, `N`: with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) the shard index")
+	fs.StringVar(&cf.shardMap, "shard-map", "", "the partition written by runner submit (`FILE`), instead of computing one")
+	fs.StringVar(&cf.checkpoints, "checkpoints", "", "keep checkpoints under `DIR`/<experiment> (default <db dir>/checkpoints); on a cluster, storage every node sees, so a requeued task resumes")
+	fs.BoolVar(&cf.allowNetworkFS, "allow-network-fs", false, "open a WAL database on a network file system anyway (only this host may use it)")
+	return cf
+}
+
+// selectShard returns the shard this run is (nil when it is not), and
+// sets *dbPath to the shard's own database unless --db was given.
+func (cf *clusterFlags) selectShard(g *grid.Grid, fs *flag.FlagSet, dbPath *string) (*runShard, error) {
+	sh, err := selectShard(g, cf.shard, cf.shards, cf.shardMap, os.Getenv)
+	if err != nil || sh == nil {
+		return sh, err
+	}
+	dbSet := false
+	fs.Visit(func(f *flag.Flag) { dbSet = dbSet || f.Name == "db" })
+	if !dbSet {
+		*dbPath = shardDB(filepath.Dir(defaultDB), g.Name, sh.shard)
+	}
+	return sh, nil
+}
+
+// checkpointRoot is where the experiment's cells keep their checkpoints.
+func (cf *clusterFlags) checkpointRoot(dbPath, exp string) string {
+	if cf.checkpoints != "" {
+		return filepath.Join(cf.checkpoints, exp)
+	}
+	return filepath.Join(filepath.Dir(dbPath), "checkpoints", exp)
+}
+
+// open opens the results database for writing: a shard with the rollback
+// journal (it has one writer), else in WAL mode. A network file system
+// refused for WAL is bad input.
+func (cf *clusterFlags) open(path string, shard bool) (*store.DB, error) {
+	db, err := store.OpenWith(path, store.Options{Rollback: shard, AllowNetworkFS: cf.allowNetworkFS})
+	var ne *store.NetworkFSError
+	if errors.As(err, &ne) {
+		return nil, cli.BadInput(err)
+	}
+	return db, err
+}
+
+// recover marks interrupted the cells a killed task of this shard left
+// running (store.InterruptOrphans): the shard has no other writer.
+func (r *runShard) recover(ctx context.Context, db *store.DB, expID int64, w io.Writer) error {
+	n, err := db.InterruptOrphans(ctx, expID, "interrupted: the task running this shard was killed (requeued, preempted or out of time)")
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(w, "runner: shard %s: %d %s left running by a killed task marked interrupted (--retry-failed resumes them)\n",
+			r.shard, n, plural(n, "cell", "cells"))
+	}
+	return nil
 }

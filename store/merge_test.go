@@ -484,3 +484,28 @@ func TestRollbackJournal(t *testing.T) {
 		t.Errorf("journal_mode = %q, %v, want delete", mode, err)
 	}
 }
+
+func TestInterruptOrphans(t *testing.T) {
+	a := newShard(t, filepath.Join(t.TempDir(), "0-of-1.db"), "node1", t0)
+	a.finish("done", cfgTemp(1, 0.1), 0.8, ClaimPolicy{})
+	a.claim("killed", cfgTemp(1, 0.2), ClaimPolicy{})
+	a.clk.advance(30 * time.Second)
+	if err := a.db.Heartbeat(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	n, err := a.db.InterruptOrphans(context.Background(), a.exp, "task killed")
+	if err != nil || n != 1 {
+		t.Fatalf("InterruptOrphans = %d, %v, want 1", n, err)
+	}
+	var status, errText string
+	var dur float64
+	if err := a.db.db.QueryRow(`SELECT status, error, duration_s FROM runs WHERE label = 'killed'`).Scan(&status, &errText, &dur); err != nil ||
+		status != StatusInterrupted || errText != "task killed" || dur < 29.9 || dur > 30.1 {
+		t.Errorf("orphan: %s %q %gs (%v), want interrupted, the reason, 30s", status, errText, dur, err)
+	}
+	// The requeued task resumes it.
+	a.claim("killed", cfgTemp(1, 0.2), ClaimPolicy{RetryFailed: true})
+	if n := countRows(t, a.db, "runs", "status = 'finished'"); n != 1 {
+		t.Errorf("finished runs = %d, want 1 (untouched)", n)
+	}
+}
