@@ -303,3 +303,37 @@ func TestMergeOldShard(t *testing.T) {
 		t.Errorf("the merged old shard's schema version is now %d, want it left at 1", n)
 	}
 }
+
+func TestStatus(t *testing.T) {
+	gridPath, err := filepath.Abs("testdata/tiny.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	set := []string{"--set", "epochs=1", "--set", "linear_epochs=5"}
+	stdout, _ := mustRun(t, 0, append([]string{"status", gridPath}, set...)...)
+	if !strings.Contains(stdout, "tiny: 3 cells; no shards in results/shards/tiny") || !strings.Contains(stdout, "merged: results/results.db does not exist yet") {
+		t.Errorf("status before any run:\n%s", stdout)
+	}
+	mustRun(t, 0, append([]string{"run", gridPath, "--shard", "0/2"}, set...)...)
+	stdout, _ = mustRun(t, 0, append([]string{"status", gridPath}, set...)...)
+	for _, want := range []string{
+		"tiny: 3 cells in 2 shards (from the shard files' names)",
+		"0      2      2         0        0            0       0            results/shards/tiny/0-of-2.db",
+		"1      1      -         -        -            -       1            results/shards/tiny/1-of-2.db: not started",
+		"total  3      2         0        0            0       1",
+		"merged: results/results.db does not exist yet",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("status after shard 0 lacks %q:\n%s", want, stdout)
+		}
+	}
+	mustRun(t, 0, "merge", filepath.Join("results", "shards", "tiny", "0-of-2.db"))
+	stdout, _ = mustRun(t, 0, append([]string{"status", gridPath, "--shards", "2"}, set...)...)
+	if !strings.Contains(stdout, "(--shards 2)") || !strings.Contains(stdout, "merged: 2 of 3 cells finished in results/results.db") {
+		t.Errorf("status after the merge:\n%s", stdout)
+	}
+	if _, stderr := mustRun(t, 2, append([]string{"status", gridPath, "--shards", "-1"}, set...)...); !strings.Contains(stderr, "--shards -1") {
+		t.Errorf("status --shards -1: %s", stderr)
+	}
+}
