@@ -212,7 +212,7 @@ func (c *SubmitCommand) slurm(ctx context.Context, args []string) error {
 	fs.Var(&extra, "sbatch-arg", "another #SBATCH option for both jobs, e.g. `--account=proj` (repeatable)")
 	runnerPath := fs.String("runner", "", "the runner binary the jobs run, on storage every node sees (default: this one)")
 	reportPath := fs.String("report", "", "the report binary the merge job runs (default: report beside the runner)")
-	checkpoints := fs.String("checkpoints", "", "keep checkpoints under `DIR`, which every node must see (default <db dir>/shards/<experiment>/checkpoints)")
+	checkpoints := fs.String("checkpoints", "", "keep checkpoints under `DIR`/<experiment>, which every node must see (default <db dir>/shards/checkpoints)")
 	grace := fs.Int("grace", 120, "requeue a task this many `seconds` before its time limit")
 	maxRequeues := fs.Int("max-requeues", 3, "requeue a task near its time limit at most `N` times")
 	dryRun := fs.Bool("dry-run", false, "write the scripts and print the sbatch commands, submit nothing")
@@ -258,7 +258,7 @@ func (c *SubmitCommand) slurm(ctx context.Context, args []string) error {
 	lay := newLayout(sf.db, "slurm", g.Name)
 	ck := *checkpoints
 	if ck == "" {
-		ck = filepath.Join(lay.shardDir, "checkpoints")
+		ck = filepath.Join(lay.root, "shards", "checkpoints") // run adds <experiment>/<hash>-s<seed>
 	}
 	s := slurmScript{
 		Experiment: g.Name, JobName: sf.jobName, Grid: shellQuote(g.Path),
