@@ -16,7 +16,7 @@ import (
 
 	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/runner/grid"
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
@@ -219,7 +219,7 @@ func partition(costs []float64, n int) []int {
 // views of every image every epoch; evaluation: encoding the labelled
 // and test images once; fine-tuning: two views of the labelled fraction
 // every epoch). It is a relative weight for partition, not a time.
-func nominalCost(cfg simclr.Config) float64 {
+func nominalCost(cfg config.Config) float64 {
 	train, test := datasetSize(cfg)
 	pre := float64(train)
 	if cfg.PretrainSubset > 0 && cfg.PretrainSubset < train {
@@ -234,7 +234,7 @@ func nominalCost(cfg simclr.Config) float64 {
 	}
 	cost := eval + float64(test)
 	switch cfg.Method {
-	case simclr.MethodRawPixels, simclr.MethodRandomInit:
+	case config.MethodRawPixels, config.MethodRandomInit:
 		// no training
 	default:
 		cost += 2 * pre * float64(cfg.Epochs)
@@ -249,7 +249,7 @@ func nominalCost(cfg simclr.Config) float64 {
 
 // datasetSize is the train and test size of cfg's dataset where it is
 // known without reading it, else a CIFAR-sized guess.
-func datasetSize(cfg simclr.Config) (train, test int) {
+func datasetSize(cfg config.Config) (train, test int) {
 	switch cfg.Dataset {
 	case "synthetic":
 		return cfg.SyntheticSize, cfg.SyntheticSize / 4

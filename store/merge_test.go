@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simclr-ablate/simclr-ablate/simclr"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
+	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 )
 
 // shardFile is a results database written as one task of a cluster run
@@ -38,7 +39,7 @@ func newShard(t *testing.T, path, host string, start time.Time) *shardFile {
 	return &shardFile{t: t, db: db, clk: clk, prov: prov, exp: mustExperiment(t, db, "grid")}
 }
 
-func (s *shardFile) claim(label string, cfg simclr.Config, pol ClaimPolicy) int64 {
+func (s *shardFile) claim(label string, cfg config.Config, pol ClaimPolicy) int64 {
 	s.t.Helper()
 	id, claimed, _, err := s.db.Claim(context.Background(), s.exp, label, cfg, keyOf(cfg), s.prov, pol)
 	if err != nil || !claimed {
@@ -49,7 +50,7 @@ func (s *shardFile) claim(label string, cfg simclr.Config, pol ClaimPolicy) int6
 
 // finish runs the cell to the end: two epochs and an evaluation with
 // accuracy acc.
-func (s *shardFile) finish(label string, cfg simclr.Config, acc float64, pol ClaimPolicy) int64 {
+func (s *shardFile) finish(label string, cfg config.Config, acc float64, pol ClaimPolicy) int64 {
 	s.t.Helper()
 	ctx := context.Background()
 	id := s.claim(label, cfg, pol)
@@ -57,7 +58,7 @@ func (s *shardFile) finish(label string, cfg simclr.Config, acc float64, pol Cla
 		s.t.Fatal(err)
 	}
 	s.clk.advance(10 * time.Second)
-	if err := s.db.RecordSteps(ctx, id, []simclr.StepStats{{Epoch: 1, Step: 1, Loss: 5.5}, {Epoch: 1, Step: 2, Loss: 5.1}}); err != nil {
+	if err := s.db.RecordSteps(ctx, id, []metrics.StepStats{{Epoch: 1, Step: 1, Loss: 5.5}, {Epoch: 1, Step: 2, Loss: 5.1}}); err != nil {
 		s.t.Fatal(err)
 	}
 	if err := s.db.Finish(ctx, id, result(evaluation("linear", "h", 1, acc, acc-0.01))); err != nil {
@@ -68,7 +69,7 @@ func (s *shardFile) finish(label string, cfg simclr.Config, acc float64, pol Cla
 }
 
 // interrupt claims the cell, records an epoch and marks it interrupted.
-func (s *shardFile) interrupt(label string, cfg simclr.Config, pol ClaimPolicy) int64 {
+func (s *shardFile) interrupt(label string, cfg config.Config, pol ClaimPolicy) int64 {
 	s.t.Helper()
 	ctx := context.Background()
 	id := s.claim(label, cfg, pol)
@@ -85,8 +86,8 @@ func (s *shardFile) interrupt(label string, cfg simclr.Config, pol ClaimPolicy) 
 
 var t0 = time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)
 
-func cfgTemp(seed int64, temp float64) simclr.Config {
-	return testConfig(seed, func(c *simclr.Config) { c.Temperature = temp })
+func cfgTemp(seed int64, temp float64) config.Config {
+	return testConfig(seed, func(c *config.Config) { c.Temperature = temp })
 }
 
 // dump renders every table of the database as text, for before/after
