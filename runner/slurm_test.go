@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"database/sql"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +84,19 @@ func jobState(id string) string {
 		return ""
 	}
 	m := regexp.MustCompile(`JobState=(\S+)`).FindSubmatch(out)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+// jobID is the job id scontrol gives a job or array task.
+func jobID(task string) string {
+	out, err := exec.Command("scontrol", "-o", "show", "job", task).Output()
+	if err != nil {
+		return ""
+	}
+	m := regexp.MustCompile(`JobId=(\d+)`).FindSubmatch(out)
 	if m == nil {
 		return ""
 	}
@@ -180,36 +195,47 @@ func TestSlurm(t *testing.T) {
 			t.Logf("%s:\n%s", filepath.Base(f), b)
 		}
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpLogs()
+		}
+	})
 	shardPath := func(i int) string {
 		return filepath.Join(dir, "results", "shards", "cluster", fmt.Sprintf("%d-of-3.db", i))
 	}
 
-	// Faults: the first two tasks to be mid-cell (at least two epochs
-	// recorded, at least two to go) are requeued, one by scontrol, one by
-	// itself on USR1.
+	// Faults, each on a task mid-cell (two epochs recorded, two to go):
+	// one task is requeued by scontrol; the task that holds the array's own
+	// job id (its SLURM_JOB_ID is the array's) gets USR1 and requeues
+	// itself, which must requeue that task alone.
 	deadline := time.Now().Add(4 * time.Minute)
 	hit := map[int]string{}
 	for len(hit) < 2 {
 		if time.Now().After(deadline) {
-			dumpLogs()
-			t.Fatalf("no two tasks were mid-cell together within the time limit (requeued: %v)", hit)
+			t.Fatalf("no task was mid-cell for each fault within the time limit (done: %v)", hit)
 		}
 		for i := range 3 {
 			if _, done := hit[i]; done {
 				continue
 			}
-			if e := midCell(shardPath(i)); e >= 2 && e <= 6 {
-				task := fmt.Sprintf("%s_%d", arrayID, i)
-				if len(hit) == 0 {
-					slurmRun(t, "scontrol", "requeue", task)
-					hit[i] = "scontrol requeue"
-				} else {
-					slurmRun(t, "scancel", "--batch", "--signal=USR1", task)
-					hit[i] = "USR1"
-				}
-				t.Logf("task %s at epoch %d: %s", task, e, hit[i])
-				startNow(t, task)
+			e := midCell(shardPath(i))
+			if e < 2 || e > 6 {
+				continue
 			}
+			task := fmt.Sprintf("%s_%d", arrayID, i)
+			holder := jobID(task) == arrayID
+			switch {
+			case holder && !slices.Contains(slices.Collect(maps.Values(hit)), "USR1"):
+				slurmRun(t, "scancel", "--batch", "--signal=USR1", task)
+				hit[i] = "USR1"
+			case !holder && !slices.Contains(slices.Collect(maps.Values(hit)), "scontrol requeue"):
+				slurmRun(t, "scontrol", "requeue", task)
+				hit[i] = "scontrol requeue"
+			default:
+				continue
+			}
+			t.Logf("task %s at epoch %d: %s", task, e, hit[i])
+			startNow(t, task)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -236,6 +262,19 @@ func TestSlurm(t *testing.T) {
 		}
 		if how == "USR1" && !strings.Contains(string(b), "time limit near, requeueing task") {
 			t.Errorf("task %d got USR1 but array.sh did not requeue it; its log:\n%s", i, b)
+		}
+	}
+	// Only the two tasks were requeued, once each (requeueing by a task's
+	// SLURM_JOB_ID would requeue the whole array when it is the array's).
+	for i := range 3 {
+		task := fmt.Sprintf("%s_%d", arrayID, i)
+		out, _ := exec.Command("scontrol", "-o", "show", "job", task).Output()
+		want := "Restarts=0"
+		if _, ok := hit[i]; ok {
+			want = "Restarts=1"
+		}
+		if !strings.Contains(string(out), want+" ") {
+			t.Errorf("task %s: want %s: %s", task, want, out)
 		}
 	}
 	mergeLog, _ := os.ReadFile(filepath.Join(logs, "merge-"+mergeID+".out"))

@@ -254,7 +254,7 @@ func TestArraySelfRequeue(t *testing.T) {
 
 	cmd := exec.Command("bash", filepath.Join("results", "slurm", "smoke", "array.sh"))
 	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_TASK_COUNT=3",
-		"SLURM_JOB_ID=77", "SLURM_RESTART_COUNT=1")
+		"SLURM_ARRAY_JOB_ID=77", "SLURM_JOB_ID=79", "SLURM_RESTART_COUNT=1")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -278,8 +278,8 @@ func TestArraySelfRequeue(t *testing.T) {
 		t.Errorf("array.sh exit %d (%v), want the runner's 130\n%s", code, err, out.String())
 	}
 	log, _ := os.ReadFile(filepath.Join(bin, "scontrol.log"))
-	if string(log) != "requeue 77\n" {
-		t.Errorf("scontrol calls = %q, want requeue 77", log)
+	if string(log) != "requeue 77_1\n" {
+		t.Errorf("scontrol calls = %q, want requeue 77_1 (the task, not the array)", log)
 	}
 	if !strings.Contains(out.String(), "requeueing task 1 (restart 2 of 3)") {
 		t.Errorf("array.sh output lacks the requeue line:\n%s", out.String())
