@@ -22,9 +22,11 @@ type MergeCommand struct {
 const mergeUsage = `
 Usage: runner merge SHARD.db... [--into results/results.db] [flags]
 
-Copies the experiments, runs, earlier attempts, params, metrics and
-evaluations of each SHARD.db (written by runner run --shard, or any
-results database) into the --into database, one transaction a shard. The
+Copies the experiments, runs, earlier attempts, params, metrics,
+evaluations and artifacts (kept encoders: their files are copied from
+beside the shard to beside the target, checked against their SHA-256) of
+each SHARD.db (written by runner run --shard, or any results database)
+into the --into database, one transaction a shard. The
 shards are only read; one of an older schema version is merged from a
 migrated copy. A run is its experiment + config hash + seed, so merging a
 shard again adds nothing.

@@ -32,7 +32,8 @@
 // Options{Rollback: true}) (one writer, no shared memory), and Merge folds
 // such files into one, exactly once: runs are keyed by experiment + config
 // hash + seed, a cell in both keeps one attempt by a fixed rule and the
-// other in run_attempts, and merging a file again adds nothing.
+// other in run_attempts, artifact files are copied under the runs' new
+// ids, and merging a file again adds nothing.
 //
 // Reads: ListRuns (one row a run, newest first, with a small filter
 // language, see RunFilter.Where), GetRun (everything about one run),

@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -111,7 +115,7 @@ func (db *DB) Merge(ctx context.Context, src string, opt MergeOptions) (*MergeRe
 	if db.file != nil && os.SameFile(fi, db.file) {
 		return nil, wrap(errors.New("it is the target itself"))
 	}
-	path, from, cleanup, err := db.prepareSource(ctx, src)
+	attach, from, cleanup, err := db.prepareSource(ctx, src)
 	defer cleanup()
 	if err != nil {
 		return nil, wrap(err)
@@ -123,12 +127,13 @@ func (db *DB) Merge(ctx context.Context, src string, opt MergeOptions) (*MergeRe
 		return nil, wrap(err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, fileURI(path)+"?mode=ro"); err != nil {
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, fileURI(attach)+"?mode=ro"); err != nil {
 		return nil, wrap(fmt.Errorf("attach: %w", err))
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE src`)
 
-	m := &merger{db: db, rep: rep, now: db.now()}
+	m := &merger{db: db, rep: rep, now: db.now(), srcDir: filepath.Dir(src)}
+	defer m.discardFiles()
 	if err := m.checkRunning(ctx, conn, opt); err != nil {
 		return nil, wrap(err)
 	}
@@ -144,6 +149,9 @@ func (db *DB) Merge(ctx context.Context, src string, opt MergeOptions) (*MergeRe
 	if err := tx.Commit(); err != nil {
 		return nil, wrap(err)
 	}
+	if err := m.placeFiles(); err != nil {
+		return rep, wrap(err)
+	}
 	return rep, nil
 }
 
@@ -151,7 +159,7 @@ func (db *DB) Merge(ctx context.Context, src string, opt MergeOptions) (*MergeRe
 // schema is this build's, else a migrated copy in a temporary directory
 // (removed by cleanup), and the version it was migrated from (0 when
 // not).
-func (db *DB) prepareSource(ctx context.Context, src string) (path string, from int, cleanup func(), err error) {
+func (db *DB) prepareSource(ctx context.Context, src string) (attach string, from int, cleanup func(), err error) {
 	cleanup = func() {}
 	raw, err := sql.Open("sqlite3", fileURI(src)+"?mode=ro&_busy_timeout=5000")
 	if err != nil {
@@ -206,7 +214,14 @@ type merger struct {
 	now time.Time
 
 	cols map[string][]string // table -> columns (main's; src's must be the same)
+
+	srcDir string        // the source's directory: its artifact paths are relative to it
+	files  []pendingFile // artifact files copied beside the target, renamed into place after the commit
 }
+
+// pendingFile is an artifact file copied to tmp, to be renamed to full
+// once the rows that record it are committed.
+type pendingFile struct{ tmp, full string }
 
 // checkRunning refuses a source whose runs are being written.
 func (m *merger) checkRunning(ctx context.Context, conn *sql.Conn, opt MergeOptions) error {
@@ -475,7 +490,7 @@ func (m *merger) mergeRun(ctx context.Context, srcID, expID int64, exp, hash str
 		return nil
 	}
 	if !exists {
-		id, err := m.insertRun(ctx, srcID, expID)
+		id, err := m.insertRun(ctx, srcID, expID, exp)
 		if err != nil {
 			return err
 		}
@@ -504,7 +519,7 @@ func (m *merger) mergeRun(ctx context.Context, srcID, expID int64, exp, hash str
 		if _, err := m.combineAttempts(ctx, t.id, srcID, true, false); err != nil {
 			return err
 		}
-		if err := m.replaceRun(ctx, srcID, t.id); err != nil {
+		if err := m.replaceRun(ctx, srcID, t.id, exp); err != nil {
 			return err
 		}
 		m.rep.Replaced++
@@ -527,7 +542,7 @@ func (m *merger) mergeRun(ctx context.Context, srcID, expID int64, exp, hash str
 
 // insertRun copies source run srcID and its children into experiment
 // expID of the target and returns the new run id.
-func (m *merger) insertRun(ctx context.Context, srcID, expID int64) (int64, error) {
+func (m *merger) insertRun(ctx context.Context, srcID, expID int64, exp string) (int64, error) {
 	cols, err := m.columnsExcept(ctx, "runs", "id", "experiment_id")
 	if err != nil {
 		return 0, err
@@ -553,12 +568,13 @@ func (m *merger) insertRun(ctx context.Context, srcID, expID int64) (int64, erro
 	}
 	n, _ := res.RowsAffected()
 	m.rep.Attempts += int(n)
-	return id, nil
+	return id, m.copyArtifacts(ctx, srcID, id, exp)
 }
 
 // replaceRun overwrites target run dstID (its row but id, experiment and
-// attempt; its params, metrics and evaluations) with source run srcID.
-func (m *merger) replaceRun(ctx context.Context, srcID, dstID int64) error {
+// attempt; its params, metrics, evaluations and artifacts) with source run
+// srcID.
+func (m *merger) replaceRun(ctx context.Context, srcID, dstID int64, exp string) error {
 	cols, err := m.columnsExcept(ctx, "runs", "id", "experiment_id", "attempt")
 	if err != nil {
 		return err
@@ -567,16 +583,145 @@ func (m *merger) replaceRun(ctx context.Context, srcID, dstID int64) error {
 	if _, err := m.tx.ExecContext(ctx, q, srcID, dstID); err != nil {
 		return err
 	}
-	for _, table := range childTables {
+	for _, table := range append(childTables, "artifacts") {
 		if _, err := m.tx.ExecContext(ctx, `DELETE FROM main.`+table+` WHERE run_id = ?`, dstID); err != nil {
 			return err
 		}
 	}
-	return m.copyChildren(ctx, srcID, dstID)
+	if err := m.copyChildren(ctx, srcID, dstID); err != nil {
+		return err
+	}
+	return m.copyArtifacts(ctx, srcID, dstID, exp)
 }
 
-// childTables hold a run's rows besides runs and run_attempts.
+// childTables hold a run's rows besides runs, run_attempts and artifacts
+// (copyArtifacts), copied as they are.
 var childTables = []string{"params", "metrics", "evaluations"}
+
+// copyArtifacts copies the artifacts of source run srcID to target run
+// dstID of experiment exp: each file, checked against its recorded size
+// and SHA-256, to ArtifactPath(exp, dstID, its name) beside the target
+// (under a temporary name until the merge commits), and its row with that
+// path. The attempt that wrote a file is the run's kept attempt when it
+// was the source run's current one.
+func (m *merger) copyArtifacts(ctx context.Context, srcID, dstID int64, exp string) error {
+	var srcAttempt, dstAttempt int
+	if err := m.tx.QueryRowContext(ctx, `SELECT (SELECT attempt FROM src.runs WHERE id = ?), (SELECT attempt FROM main.runs WHERE id = ?)`,
+		srcID, dstID).Scan(&srcAttempt, &dstAttempt); err != nil {
+		return err
+	}
+	rows, err := m.tx.QueryContext(ctx, `SELECT kind, path, size, sha256, attempt, created_at FROM src.artifacts WHERE run_id = ? ORDER BY kind`, srcID)
+	if err != nil {
+		return err
+	}
+	var arts []Artifact
+	var created []string
+	for rows.Next() {
+		var a Artifact
+		var c string
+		if err := rows.Scan(&a.Kind, &a.Path, &a.Size, &a.SHA256, &a.Attempt, &c); err != nil {
+			rows.Close()
+			return err
+		}
+		a.RunID = srcID
+		arts = append(arts, a)
+		created = append(created, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i, a := range arts {
+		from := filepath.FromSlash(a.Path)
+		if !filepath.IsLocal(from) {
+			return fmt.Errorf("%s artifact of run %d: path %q is not inside the source's directory", a.Kind, srcID, a.Path)
+		}
+		rel := ArtifactPath(exp, dstID, path.Base(a.Path))
+		full, err := m.db.artifactFile(rel)
+		if err != nil {
+			return err
+		}
+		tmp, err := copyChecked(filepath.Join(m.srcDir, from), full, a)
+		if err != nil {
+			return fmt.Errorf("%s artifact of run %d (copy the artifacts/ directory beside the source with it): %w", a.Kind, srcID, err)
+		}
+		m.files = append(m.files, pendingFile{tmp: tmp, full: full})
+		attempt := a.Attempt
+		if attempt == srcAttempt {
+			attempt = dstAttempt
+		}
+		if _, err := m.tx.ExecContext(ctx, `
+			INSERT INTO main.artifacts (run_id, kind, path, size, sha256, attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (run_id, kind) DO UPDATE SET path = excluded.path, size = excluded.size,
+				sha256 = excluded.sha256, attempt = excluded.attempt, created_at = excluded.created_at`,
+			dstID, a.Kind, rel, a.Size, a.SHA256, attempt, created[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyChecked copies from to a temporary file beside to, checking its size
+// and SHA-256 against a's, and returns the temporary file's name.
+func copyChecked(from, to string, a Artifact) (string, error) {
+	if err := checkSize(from, a); err != nil {
+		return "", err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return "", err
+	}
+	out, err := os.CreateTemp(filepath.Dir(to), filepath.Base(to)+".tmp*")
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(out, h), in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		if got := hex.EncodeToString(h.Sum(nil)); got != a.SHA256 {
+			err = fmt.Errorf("%s has SHA-256 %s, %s was recorded (corrupted): %w", from, got, a.SHA256, ErrArtifactCorrupt)
+		}
+	}
+	if err != nil {
+		os.Remove(out.Name())
+		return "", err
+	}
+	return out.Name(), nil
+}
+
+// placeFiles renames the copied artifact files into place (after the
+// commit that recorded them).
+func (m *merger) placeFiles() error {
+	var errs []error
+	for _, f := range m.files {
+		if err := os.Rename(f.tmp, f.full); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.files = nil
+	if len(errs) > 0 {
+		return fmt.Errorf("the rows are merged, but artifact files could not be put in place: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// discardFiles removes the copied artifact files not put in place (a merge
+// that failed).
+func (m *merger) discardFiles() {
+	for _, f := range m.files {
+		os.Remove(f.tmp)
+	}
+}
 
 func (m *merger) copyChildren(ctx context.Context, srcID, dstID int64) error {
 	for _, table := range childTables {

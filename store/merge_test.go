@@ -510,3 +510,109 @@ func TestInterruptOrphans(t *testing.T) {
 		t.Errorf("finished runs = %d, want 1 (untouched)", n)
 	}
 }
+
+// finishWithEncoder finishes a cell as finish does, keeping an encoder
+// file with the given contents.
+func (s *shardFile) finishWithEncoder(label string, cfg config.Config, acc float64, data string) int64 {
+	s.t.Helper()
+	ctx := context.Background()
+	id := s.claim(label, cfg, ClaimPolicy{})
+	if _, err := s.db.SaveArtifact(ctx, id, ArtifactEncoder, ArtifactPath("grid", id, "encoder.safetensors"), []byte(data)); err != nil {
+		s.t.Fatal(err)
+	}
+	s.clk.advance(10 * time.Second)
+	if err := s.db.Finish(ctx, id, result(evaluation("linear", "h", 1, acc, acc-0.01))); err != nil {
+		s.t.Fatal(err)
+	}
+	s.clk.advance(time.Second)
+	return id
+}
+
+func TestMergeArtifacts(t *testing.T) {
+	dir := t.TempDir()
+	a := newShard(t, filepath.Join(dir, "shards", "0-of-2.db"), "node1", t0)
+	b := newShard(t, filepath.Join(dir, "shards", "1-of-2.db"), "node2", t0.Add(time.Hour))
+	a.finish("plain", cfgTemp(1, 0.5), 0.6, ClaimPolicy{})
+	a.finishWithEncoder("kept", cfgTemp(1, 0.1), 0.8, "weights of node1")
+	b.finishWithEncoder("other", cfgTemp(1, 0.2), 0.7, "weights of node2")
+
+	target, _ := openTestAt(t, filepath.Join(dir, "results.db"))
+	ctx := context.Background()
+	mustMerge(t, target, b.db.Path(), MergeOptions{}) // run 1 in the target
+	mustMerge(t, target, a.db.Path(), MergeOptions{}) // runs 2 and 3: "kept" is 3, not its shard's 2
+	check := func(label, want string) {
+		t.Helper()
+		var id int64
+		if err := target.db.QueryRow(`SELECT id FROM runs WHERE label = ?`, label).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		art, err := target.Artifact(ctx, id, ArtifactEncoder)
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		if wantPath := ArtifactPath("grid", id, "encoder.safetensors"); art.Path != wantPath {
+			t.Errorf("%s: artifact path %s, want %s (the target's run id)", label, art.Path, wantPath)
+		}
+		data, err := target.ReadArtifact(art)
+		if err != nil || string(data) != want {
+			t.Errorf("%s: artifact %q, %v; want %q", label, data, err, want)
+		}
+	}
+	check("kept", "weights of node1")
+	check("other", "weights of node2")
+	if n := countRows(t, target, "artifacts", ""); n != 2 {
+		t.Errorf("artifacts rows = %d, want 2", n)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(dir, "artifacts", "grid", "*", "*.tmp*"))
+	if len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+
+	// A corrupted source file: the merge of that shard fails, writes no
+	// row and leaves no file.
+	c := newShard(t, filepath.Join(dir, "bad", "0-of-1.db"), "node3", t0.Add(2*time.Hour))
+	id := c.finishWithEncoder("bad", cfgTemp(1, 0.3), 0.5, "weights of node3")
+	full := filepath.Join(dir, "bad", filepath.FromSlash(ArtifactPath("grid", id, "encoder.safetensors")))
+	if err := os.WriteFile(full, []byte("weights of nodeX"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := dump(t, target)
+	if _, err := target.Merge(ctx, c.db.Path(), MergeOptions{}); !errors.Is(err, ErrArtifactCorrupt) {
+		t.Errorf("Merge of a shard with a corrupted artifact = %v, want ErrArtifactCorrupt", err)
+	}
+	if dump(t, target) != before {
+		t.Errorf("a failed merge changed the target")
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "artifacts", "grid", "4", "*")); len(files) != 0 {
+		t.Errorf("a failed merge left files: %v", files)
+	}
+}
+
+// TestMergeArtifactOfReplacedAttempt: when a shard's later attempt of a
+// cell replaces the target's, its encoder replaces the target's file.
+func TestMergeArtifactOfReplacedAttempt(t *testing.T) {
+	dir := t.TempDir()
+	a := newShard(t, filepath.Join(dir, "a", "0-of-1.db"), "node1", t0)
+	b := newShard(t, filepath.Join(dir, "b", "0-of-1.db"), "node2", t0.Add(time.Hour))
+	cfg := cfgTemp(1, 0.1)
+	a.finishWithEncoder("cell", cfg, 0.7, "earlier weights")
+	b.finishWithEncoder("cell", cfg, 0.8, "later weights")
+	target, _ := openTestAt(t, filepath.Join(dir, "results.db"))
+	ctx := context.Background()
+	mustMerge(t, target, a.db.Path(), MergeOptions{})
+	if rep := mustMerge(t, target, b.db.Path(), MergeOptions{}); rep.Replaced != 1 {
+		t.Fatalf("merge of the later attempt = %+v, want 1 replaced", rep)
+	}
+	art, err := target.Artifact(ctx, 1, ArtifactEncoder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := target.ReadArtifact(art); err != nil || string(data) != "later weights" {
+		t.Errorf("artifact after the replacement = %q, %v; want the later attempt's", data, err)
+	}
+	var attempt int
+	target.db.QueryRow(`SELECT attempt FROM runs WHERE id = 1`).Scan(&attempt)
+	if art.Attempt != attempt || attempt != 2 {
+		t.Errorf("artifact attempt %d, run attempt %d: want both 2", art.Attempt, attempt)
+	}
+}
