@@ -1,18 +1,51 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
 // tinyFast shrinks testdata/tiny.toml further for the cluster tests.
 var tinyFast = []string{"--set", "epochs=2", "--set", "linear_epochs=5"}
+
+// encoderSums maps each run's config hash to the SHA-256 of its kept
+// encoder in the database at path, checking every file.
+func encoderSums(t *testing.T, path string) map[string]string {
+	t.Helper()
+	db, err := store.OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	runs, err := db.ListRuns(context.Background(), store.RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, r := range runs {
+		arts, err := db.Artifacts(context.Background(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range arts {
+			if err := db.CheckArtifact(a); err != nil {
+				t.Errorf("%s: run %d (%s): %v", path, r.ID, r.Label, err)
+			}
+			out[r.ConfigHash] = a.SHA256
+		}
+	}
+	return out
+}
 
 // cellScores reads every cell of the database at path as one line of
 // text, keyed by experiment/config hash/seed: status, final loss, the
@@ -118,14 +151,17 @@ func TestRunShardsThenMergeEqualsOneRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	whole := filepath.Join(dir, "whole.db")
-	mustRun(t, 0, append([]string{"run", gridPath, "--db", whole}, tinyFast...)...)
-
+	// In dir from the start: a binary built without the commit asks git in
+	// the working directory, and the encoders record the answer.
 	t.Chdir(dir)
+	whole := filepath.Join(dir, "whole.db")
+	set := append([]string{"--set", "save_encoder=true"}, tinyFast...)
+	mustRun(t, 0, append([]string{"run", gridPath, "--db", whole}, set...)...)
+
 	var shards []string
 	for i := range 2 {
 		s := fmt.Sprintf("%d/2", i)
-		stdout, stderr := mustRun(t, 0, append([]string{"run", gridPath, "--shard", s}, tinyFast...)...)
+		stdout, stderr := mustRun(t, 0, append([]string{"run", gridPath, "--shard", s}, set...)...)
 		db := filepath.Join("results", "shards", "tiny", fmt.Sprintf("%d-of-2.db", i))
 		if !strings.Contains(stderr, "runner: shard "+s+" (--shard "+s+"): ") || !strings.Contains(stderr, "-> "+db) {
 			t.Errorf("run --shard %s stderr lacks the shard line naming %s:\n%s", s, db, stderr)
@@ -157,6 +193,10 @@ func TestRunShardsThenMergeEqualsOneRun(t *testing.T) {
 	}
 	sameScores(t, whole, merged)
 	checkIntegrity(t, merged)
+	// The shards' run ids overlap; their encoders must not.
+	if w, m := encoderSums(t, whole), encoderSums(t, merged); len(w) != 2 || !maps.Equal(w, m) {
+		t.Errorf("encoders' SHA-256 by config hash: one run %v, merged shards %v; want the same 2", w, m)
+	}
 
 	before := dbDigest(t, merged)
 	stdout, _ = mustRun(t, 0, append([]string{"merge", "--into", merged}, shards...)...)
@@ -168,7 +208,7 @@ func TestRunShardsThenMergeEqualsOneRun(t *testing.T) {
 	}
 
 	// A rerun of a shard skips what it finished.
-	stdout, _ = mustRun(t, 0, append([]string{"run", gridPath, "--shard", "1/2"}, tinyFast...)...)
+	stdout, _ = mustRun(t, 0, append([]string{"run", gridPath, "--shard", "1/2"}, set...)...)
 	if !strings.Contains(stdout, "0 finished") || !strings.Contains(stdout, "finished before") {
 		t.Errorf("rerun of shard 1/2: %s, want its cells skipped", stdout)
 	}
@@ -266,8 +306,9 @@ func TestMergeCommandErrors(t *testing.T) {
 	}
 }
 
-// TestMergeOldShard: a shard written by the previous schema version
-// merges (through a migrated copy) and equals its current-version twin.
+// TestMergeOldShard: a shard written by the previous schema version (2,
+// before artifacts) merges through a migrated copy and equals its
+// current-version twin; the shard file is left as it was.
 func TestMergeOldShard(t *testing.T) {
 	dir := t.TempDir()
 	shardPath := filepath.Join(dir, "0-of-1.db")
@@ -281,12 +322,12 @@ func TestMergeOldShard(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.Close()
-	// Schema version 1 had no peak_rss_mb column.
+	// The previous schema version, 2, had no artifacts table.
 	raw, err = sql.Open("sqlite3", "file:"+old)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`ALTER TABLE runs DROP COLUMN peak_rss_mb`, `DELETE FROM schema_migrations WHERE version > 1`, `PRAGMA user_version = 1`} {
+	for _, q := range []string{`DROP TABLE artifacts`, `DELETE FROM schema_migrations WHERE version > 2`, `PRAGMA user_version = 2`} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -295,12 +336,12 @@ func TestMergeOldShard(t *testing.T) {
 
 	into := filepath.Join(dir, "results.db")
 	stdout, _ := mustRun(t, 0, "merge", old, "--into", into)
-	if !strings.Contains(stdout, "1 added") || !strings.Contains(stdout, "(schema version 1, merged from a migrated copy)") {
-		t.Errorf("merge of a version-1 shard: %s", stdout)
+	if !strings.Contains(stdout, "1 added") || !strings.Contains(stdout, "(schema version 2, merged from a migrated copy)") {
+		t.Errorf("merge of a version-2 shard: %s", stdout)
 	}
 	sameScores(t, shardPath, into)
-	if n := sqlCount(t, old, `PRAGMA user_version`); n != 1 {
-		t.Errorf("the merged old shard's schema version is now %d, want it left at 1", n)
+	if n := sqlCount(t, old, `PRAGMA user_version`); n != 2 {
+		t.Errorf("the merged old shard's schema version is now %d, want it left at 2", n)
 	}
 }
 

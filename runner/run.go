@@ -169,6 +169,9 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		prog:   prog,
 		log:    prog.logger(),
 	}
+	if sh != nil {
+		r.shard = sh.shard.name()
+	}
 	start := time.Now()
 	r.measureRSS = *jobs == 1
 	if *jobs == 1 {
@@ -228,6 +231,7 @@ type gridRun struct {
 	prov   store.Provenance
 	policy store.ClaimPolicy
 	ckRoot string // checkpoints of this experiment: ckRoot/<hash>-s<seed>
+	shard  string // "<I>-of-<N>" when the run is a shard, else ""
 	prog   progress
 	log    *slog.Logger
 	// measureRSS: one cell at a time, so the process's peak resident

@@ -29,8 +29,11 @@ type shard struct {
 
 func (s shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
+// name is "<I>-of-<N>": the shard's database is <name>.db.
+func (s shard) name() string { return fmt.Sprintf("%d-of-%d", s.Index, s.Count) }
+
 // fileName is the shard's database file name: "<I>-of-<N>.db".
-func (s shard) fileName() string { return fmt.Sprintf("%d-of-%d.db", s.Index, s.Count) }
+func (s shard) fileName() string { return s.name() + ".db" }
 
 // shardDB is the default database of a shard of experiment exp under the
 // results directory root: <root>/shards/<exp>/<I>-of-<N>.db.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"fmt"
 	"maps"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/simclr-ablate/simclr-ablate/store"
 )
 
 // slurmMarker is the first line .ci/slurm-up.sh writes in its slurm.conf.
@@ -306,9 +309,37 @@ func TestSlurm(t *testing.T) {
 		t.Errorf("the merge job's report: %v\n%.500s", err, b)
 	}
 
-	// The same grid and binary run locally, uninterrupted: the same scores.
+	// The same grid and binary run locally, uninterrupted: the same scores,
+	// and the same encoders, byte for byte.
 	run("run", "cluster.toml", "--db", "local.db")
 	sameScores(t, filepath.Join(dir, "local.db"), merged)
+	encoders := func(path string) map[string]string {
+		db, err := store.OpenReadOnly(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		runs, err := db.ListRuns(context.Background(), store.RunFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, r := range runs {
+			a, err := db.Artifact(context.Background(), r.ID, store.ArtifactEncoder)
+			if err == nil {
+				err = db.CheckArtifact(a)
+			}
+			if err != nil {
+				t.Errorf("%s: run %d (%s): %v", path, r.ID, r.Label, err)
+				continue
+			}
+			out[r.ConfigHash] = a.SHA256
+		}
+		return out
+	}
+	if l, m := encoders(filepath.Join(dir, "local.db")), encoders(merged); len(m) != 3 || !maps.Equal(l, m) {
+		t.Errorf("encoders' SHA-256 by config hash: local %v, merged %v; want the same 3", l, m)
+	}
 
 	// Merging the shards again changes nothing.
 	before := dbDigest(t, merged)
