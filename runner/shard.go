@@ -219,14 +219,16 @@ func partition(costs []float64, n int) []int {
 
 // nominalCost is a cell's cost without measurements: the images its
 // network processes, counted from the config alone (pretraining: two
-// views of every image every epoch; evaluation: encoding the labelled
-// and test images once; fine-tuning: two views of the labelled fraction
-// every epoch). It is a relative weight for partition, not a time.
+// views of each image of every step — batch_size images a step, for
+// epochs or steps as config.TrainingLength counts them; evaluation:
+// encoding the labelled and test images once; fine-tuning: two views of
+// the labelled fraction every epoch). It is a relative weight for
+// partition, not a time.
 func nominalCost(cfg config.Config) float64 {
 	train, test := datasetSize(cfg)
-	pre := float64(train)
+	pre := train
 	if cfg.PretrainSubset > 0 && cfg.PretrainSubset < train {
-		pre = float64(cfg.PretrainSubset)
+		pre = cfg.PretrainSubset
 	}
 	eval := float64(train)
 	if cfg.EvalSubset > 0 && cfg.EvalSubset < train {
@@ -240,7 +242,9 @@ func nominalCost(cfg config.Config) float64 {
 	case config.MethodRawPixels, config.MethodRandomInit:
 		// no training
 	default:
-		cost += 2 * pre * float64(cfg.Epochs)
+		batch := max(cfg.BatchSize, 1)
+		_, steps := cfg.TrainingLength(max(pre/batch, 1))
+		cost += 2 * float64(steps) * float64(batch)
 	}
 	if slices.Contains(cfg.Eval, "finetune") {
 		for _, f := range cfg.LabelFraction {

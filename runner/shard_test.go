@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/simclr-ablate/simclr-ablate/internal/cli"
+	"github.com/simclr-ablate/simclr-ablate/simclr/config"
 )
 
 func TestParseShard(t *testing.T) {
@@ -186,17 +187,30 @@ func TestPartitionBalancesCost(t *testing.T) {
 }
 
 func TestNominalCostOrdersCells(t *testing.T) {
-	g := loadGrid(t, "../experiments/batch_size.toml")
+	// Equal epochs: batch size does not change the images seen.
+	g := loadGrid(t, "../experiments/batch_size_epochs.toml")
 	byEpochs := map[int]float64{}
 	for _, c := range g.Cells {
 		cost := nominalCost(c.Config)
 		if prev, ok := byEpochs[c.Config.Epochs]; ok && prev != cost {
-			t.Errorf("cells of %d epochs cost %g and %g, want equal (batch size does not change the images seen)", c.Config.Epochs, prev, cost)
+			t.Errorf("cells of %d epochs cost %g and %g, want equal", c.Config.Epochs, prev, cost)
 		}
 		byEpochs[c.Config.Epochs] = cost
 	}
 	if !(byEpochs[5] < byEpochs[10] && byEpochs[10] < byEpochs[20]) {
 		t.Errorf("nominal costs by epochs = %v, want increasing", byEpochs)
+	}
+	// Equal steps: a larger batch sees more images.
+	g = loadGrid(t, "../experiments/batch_size.toml")
+	pretrain := func(c config.Config) float64 {
+		c.Method = config.MethodRawPixels
+		return nominalCost(c) // evaluation alone
+	}
+	for _, c := range g.Cells {
+		got := nominalCost(c.Config) - pretrain(c.Config)
+		if want := 2 * float64(c.Config.Steps*c.Config.BatchSize); got != want {
+			t.Errorf("cell %s: pretraining cost %g, want 2 x %d steps x %d images", c.Label, got, c.Config.Steps, c.Config.BatchSize)
+		}
 	}
 	smoke := loadGrid(t, "../experiments/smoke.toml")
 	raw, simclrCell := nominalCost(smoke.Cells[2].Config), nominalCost(smoke.Cells[0].Config)
@@ -206,7 +220,7 @@ func TestNominalCostOrdersCells(t *testing.T) {
 }
 
 func TestCellCostsUsesEstimates(t *testing.T) {
-	g := loadGrid(t, "../experiments/batch_size.toml")
+	g := loadGrid(t, "../experiments/batch_size_epochs.toml")
 	plans := make([]cellPlan, len(g.Cells))
 	// Only the first cell (5 epochs) has an estimate: 50 s.
 	plans[0] = cellPlan{est: 50 * time.Second, known: true}
