@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"path/filepath"
 	"strconv"
 	"text/tabwriter"
@@ -42,12 +43,25 @@ func (r *gridRun) keepEncoder(ctx context.Context, c *grid.Cell, runID int64, st
 	if err != nil {
 		return fmt.Errorf("keep encoder: %w", err)
 	}
-	a, err := r.db.SaveArtifact(ctx, runID, store.ArtifactEncoder, store.ArtifactPath(r.grid.Name, runID, encoderFile), b)
+	a, err := r.db.SaveArtifact(ctx, runID, store.ArtifactEncoder, r.artifactPath(runID, encoderFile), b)
 	if err != nil {
 		return fmt.Errorf("keep encoder: %w", err)
 	}
 	r.log.Info("kept encoder", "cell", c.Index, "run", runID, "path", a.Path, "bytes", a.Size)
 	return nil
+}
+
+// artifactPath is where a run's artifact file goes, relative to the
+// database's directory: store.ArtifactPath, with the shard's name under the
+// experiment for a shard (artifacts/<experiment>/<I>-of-<N>/<run id>/):
+// the shards of an experiment share a directory and their run ids
+// overlap. runner merge copies them under the merged runs' ids.
+func (r *gridRun) artifactPath(runID int64, file string) string {
+	exp := r.grid.Name
+	if r.shard != "" {
+		exp = path.Join(exp, r.shard)
+	}
+	return store.ArtifactPath(exp, runID, file)
 }
 
 // trainingSteps is the number of training steps of a result's epochs (0

@@ -45,6 +45,9 @@ Commands:
 	show            show everything about one run
 	export          write one row a run as csv, json or markdown
 	export-encoder  write a run's trained encoder as safetensors, for PyTorch
+	merge           fold shard databases (runner run --shard) into one
+	submit          run a grid on Slurm (job array + merge job) or Kubernetes (Indexed Job)
+	status          show the progress of a grid's shards
 
 Run "runner <command> -h" for a command's flags. Flags may come before or
 after the positional argument. Exit status: 0 success, 1 a cell failed (the
@@ -71,7 +74,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 
 func (m *Main) run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return cli.Usagef("no command given (run, plan, ls, show, export, export-encoder; see runner -h)")
+		return cli.Usagef("no command given (run, plan, ls, show, export, export-encoder, merge, submit, status; see runner -h)")
 	}
 	name, rest := args[0], args[1:]
 	switch name {
@@ -87,6 +90,12 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return (&ExportCommand{Stdout: m.Stdout, Stderr: m.Stderr}).Run(ctx, rest)
 	case "export-encoder":
 		return (&ExportEncoderCommand{Stdout: m.Stdout, Stderr: m.Stderr}).Run(ctx, rest)
+	case "merge":
+		return (&MergeCommand{Stdout: m.Stdout, Stderr: m.Stderr}).Run(ctx, rest)
+	case "submit":
+		return (&SubmitCommand{Stdout: m.Stdout, Stderr: m.Stderr}).Run(ctx, rest)
+	case "status":
+		return (&StatusCommand{Stdout: m.Stdout, Stderr: m.Stderr}).Run(ctx, rest)
 	case "-h", "-help", "--help", "help":
 		if name == "help" && len(rest) > 0 {
 			return m.run(ctx, []string{rest[0], "-h"})
@@ -94,7 +103,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		fmt.Fprint(m.Stdout, mainUsage)
 		return nil
 	}
-	return cli.Usagef("unknown command %q (valid: run, plan, ls, show, export, export-encoder; see runner -h)", name)
+	return cli.Usagef("unknown command %q (valid: run, plan, ls, show, export, export-encoder, merge, submit, status; see runner -h)", name)
 }
 
 // isBadInput reports whether err is one of the runner's packages' errors

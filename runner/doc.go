@@ -11,6 +11,10 @@
 //	runner show RUN_ID
 //	runner export [--experiment NAME] --format csv|json|md
 //	runner export-encoder RUN_ID -o FILE
+//	runner merge SHARD.db... [--into results/results.db] [--partial]
+//	runner submit slurm FILE.toml [--shards N] [--max-parallel K] [--time T] ...
+//	runner submit k8s FILE.toml --shards N --image IMG
+//	runner status FILE.toml
 //
 // Flags may follow the positional argument, and everything after "--" is
 // positional; "runner CMD -h" prints a command's usage and exits 0. The
@@ -57,6 +61,20 @@
 // export-encoder copies a run's encoder artifact after that check, or
 // writes the network of an interrupted run's checkpoint
 // (simclr.ReadCheckpoint); a run with neither is bad input.
+//
+// # On a cluster: run --shard, merge, submit, status
+//
+// A grid is split into shards by partition (longest processing time
+// first over the cells' estimated costs, so every task computes the same
+// split); run --shard I/N, or a Slurm array task or Indexed Job pod
+// detected from its environment, runs one shard into its own database
+// (rollback journal, one writer: safe on shared storage) under
+// results/shards/<experiment>/. merge folds shard databases into one
+// (store.Merge: idempotent, one transaction a shard). submit slurm writes
+// the shard map, the array and merge scripts (templates/), submits them
+// with sbatch and returns; submit k8s prints an Indexed Job manifest.
+// status reads the shard databases read-only. A WAL database on a network
+// file system is refused (store.NetworkFSError).
 //
 // Main runs the program with its own stdout and stderr and returns an
 // error, so tests drive it in-process; main.go only sets up signal

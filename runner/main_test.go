@@ -182,7 +182,7 @@ func TestUsageErrorExitStatus(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{nil, 2, "runner: no command given (run, plan, ls, show, export, export-encoder; see runner -h)\n"},
+		{nil, 2, "runner: no command given (run, plan, ls, show, export, export-encoder, merge, submit, status; see runner -h)\n"},
 		{[]string{"run", "testdata/tiny.toml", "--bogus"}, 2, "runner: run: flag provided but not defined: -bogus (see runner run -h)\n"},
 		{[]string{"show", "--", "-1"}, 2, `runner: show: "-1" is not a run id (a positive integer, as in the first column of runner ls)` + "\n"},
 		{[]string{"ls", "-h"}, 0, ""},

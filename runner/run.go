@@ -66,6 +66,20 @@ with its error and the grid goes on; the exit status is then 1.
 
 Progress goes to stderr: live bars on a terminal, else one log line a cell
 start, epoch and end. The summary goes to stdout.
+
+On a cluster, --shard I/N runs only shard I (from 0) of N: a partition by
+estimated cost that every task computes alike (or reads from --shard-map,
+written by runner submit). Inside a Slurm array task the task's index and
+count are used without the flag (SLURM_ARRAY_TASK_ID minus
+SLURM_ARRAY_TASK_MIN, of SLURM_ARRAY_TASK_COUNT), in a Kubernetes Indexed
+Job JOB_COMPLETION_INDEX with --shards N; --shard 0/1 runs the whole grid.
+A shard writes its own database, results/shards/<experiment>/<I>-of-<N>.db
+unless --db says otherwise, with SQLite's rollback journal (one writer), so
+it may sit on shared storage; cells a killed task left running there are
+marked interrupted when the shard starts again, and --retry-failed resumes
+them from their checkpoints. runner merge folds the shards into one file.
+A database on a network file system is otherwise refused (WAL mode is
+unsafe there) unless --allow-network-fs.
 `
 
 // Run runs the command.
@@ -81,6 +95,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	maxCells := fs.Int("max-cells", 0, "refuse grids of more than `N` cells (0: the file's max_cells, else 10000)")
 	staleAfter := fs.Duration("stale-after", store.DefaultStaleAfter, "take over a running cell whose heartbeat is older than this `duration`")
 	progressMode := fs.String("progress", "auto", "progress display: auto (bars on a terminal, else log lines), bars, log")
+	cf := addClusterFlags(fs.FlagSet)
 	pos, err := fs.Parse(args)
 	if err != nil {
 		return err
@@ -102,6 +117,15 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	sh, err := cf.selectShard(g, fs.FlagSet, dbPath)
+	if err != nil {
+		return err
+	}
+	if sh != nil {
+		g = sh.grid(g)
+		fmt.Fprintf(c.Stderr, "runner: shard %s (%s): %d %s of the grid's %d -> %s\n",
+			sh.shard, sh.from, len(sh.cells), plural(len(sh.cells), "cell", "cells"), sh.total, *dbPath)
+	}
 	if err := preflight(g); err != nil {
 		return err
 	}
@@ -113,7 +137,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	}
 
 	// From here on the database is written.
-	db, err := store.Open(*dbPath)
+	db, err := cf.open(*dbPath, sh != nil)
 	if err != nil {
 		return err
 	}
@@ -121,6 +145,11 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	expID, err := db.EnsureExperiment(ctx, g.Name, g.Description, g.Path)
 	if err != nil {
 		return err
+	}
+	if sh != nil {
+		if err := sh.recover(ctx, db, expID, c.Stderr); err != nil {
+			return err
+		}
 	}
 
 	bars := *progressMode == "bars" || (*progressMode == "auto" && c.Terminal)
@@ -136,9 +165,12 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		expID:  expID,
 		prov:   provenance(ctx),
 		policy: store.ClaimPolicy{RetryFailed: *retry, Force: *force, StaleAfter: *staleAfter},
-		ckRoot: filepath.Join(filepath.Dir(*dbPath), "checkpoints", g.Name),
+		ckRoot: cf.checkpointRoot(*dbPath, g.Name),
 		prog:   prog,
 		log:    prog.logger(),
+	}
+	if sh != nil {
+		r.shard = sh.shard.name()
 	}
 	start := time.Now()
 	r.measureRSS = *jobs == 1
@@ -199,6 +231,7 @@ type gridRun struct {
 	prov   store.Provenance
 	policy store.ClaimPolicy
 	ckRoot string // checkpoints of this experiment: ckRoot/<hash>-s<seed>
+	shard  string // "<I>-of-<N>" when the run is a shard, else ""
 	prog   progress
 	log    *slog.Logger
 	// measureRSS: one cell at a time, so the process's peak resident

@@ -26,6 +26,15 @@
 // text with microseconds, so they sort as text. The schema, the run_summary
 // view and example queries are documented in schema.md.
 //
+// Clusters: a file on a network file system (NFS, SMB, Lustre, GPFS,
+// CephFS, 9p ...) is refused in WAL mode (NetworkFSError). Each task of a
+// cluster run writes its own file with OpenWith(path,
+// Options{Rollback: true}) (one writer, no shared memory), and Merge folds
+// such files into one, exactly once: runs are keyed by experiment + config
+// hash + seed, a cell in both keeps one attempt by a fixed rule and the
+// other in run_attempts, artifact files are copied under the runs' new
+// ids, and merging a file again adds nothing.
+//
 // Reads: ListRuns (one row a run, newest first, with a small filter
 // language, see RunFilter.Where), GetRun (everything about one run),
 // ReportRuns (the same for every run of an experiment, for report build),

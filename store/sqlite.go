@@ -87,16 +87,32 @@ type DB struct {
 //
 // Each connection runs in WAL mode with a 5 s busy timeout, foreign keys on,
 // and BEGIN IMMEDIATE for transactions, so writers queue instead of failing.
+// A file on a network file system is refused (*NetworkFSError): see
+// OpenWith.
 func Open(path string) (*DB, error) {
+	return OpenWith(path, Options{})
+}
+
+// OpenWith is Open with options: the rollback journal instead of WAL for a
+// file with one writer (a shard, the target of a merge), which is also
+// allowed on a network file system, or WAL on a network file system anyway.
+func OpenWith(path string, opt Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open results database: empty path")
+	}
+	if err := checkFS(path, opt); err != nil {
+		return nil, err
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("open results database: create directory: %w", err)
 		}
 	}
-	dsn := fileURI(path) + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate"
+	journal := "WAL"
+	if opt.Rollback {
+		journal = "DELETE"
+	}
+	dsn := fileURI(path) + "?_journal_mode=" + journal + "&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate"
 	// Several processes opening a new file at once can see SQLITE_BUSY
 	// without SQLite's busy handler being consulted (switching the file to
 	// WAL, WAL recovery): retry the open for up to openRetryFor.
