@@ -166,6 +166,13 @@ func addRun(t testing.TB, db *store.DB, expID int64, index int, fr fixtureRun, a
 	if fr.exp == "heads" {
 		res.Evaluations = append(res.Evaluations, evaluation("linear", "z", fr.acc-0.1))
 	}
+	if index == 0 {
+		// The first finished run of an experiment kept its encoder.
+		rel := store.ArtifactPath(fr.exp, id, "encoder.safetensors")
+		if _, err := db.SaveArtifact(ctx, id, store.ArtifactEncoder, rel, []byte(fixtureEncoder)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	advance(30 * time.Second)
 	if err := db.Finish(ctx, id, res); err != nil {
 		t.Fatal(err)
@@ -197,6 +204,10 @@ func evaluation(protocol, features string, acc float64) metrics.Evaluation {
 
 // fixtureDB writes the fixture into a temporary directory and opens it
 // read-only, as report serve does.
+// fixtureEncoder stands for the bytes of a kept encoder: the page only
+// lists and checks the file, it never parses it.
+const fixtureEncoder = "fixture encoder bytes"
+
 func fixtureDB(t testing.TB) (db *store.DB, path string, ids []int64) {
 	t.Helper()
 	path = filepath.Join(t.TempDir(), "results.db")

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/simclr-ablate/simclr-ablate/internal/cli"
 	"github.com/simclr-ablate/simclr-ablate/simclr/metrics"
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
@@ -28,6 +29,7 @@ type runPage struct {
 	Seeds       []store.RunRow // the runs of the same cell (experiment and label), this one included
 	SeedsURL    string         // compare them
 	Attempts    []store.Attempt
+	Artifacts   []artifactRow
 	GitDirtyTip string
 }
 
@@ -46,6 +48,13 @@ type evalRow struct {
 	Headline     bool
 	URL          string // the run page showing this evaluation's confusion matrix
 	ImageURL     string
+}
+
+// artifactRow is a kept file of the run (a saved encoder) and whether it
+// still matches its recorded size and SHA-256.
+type artifactRow struct {
+	store.Artifact
+	State string // "ok", or what is wrong with the file
 }
 
 type classRow struct {
@@ -95,6 +104,17 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page := runPage{common: s.common(fmt.Sprintf("Run %d: %s", d.ID, d.Label)), Run: d, Attempts: d.Attempts}
+	arts, err := s.db.Artifacts(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	for _, a := range arts {
+		row := artifactRow{Artifact: a, State: "ok"}
+		if err := s.db.CheckArtifact(a); err != nil {
+			row.State = cli.OneLine(err.Error())
+		}
+		page.Artifacts = append(page.Artifacts, row)
+	}
 
 	headline := headlineEval(d.Evaluations)
 	sel := headline

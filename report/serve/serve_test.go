@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -194,6 +196,18 @@ func TestRunPage(t *testing.T) {
 		if !fr.knn && strings.Contains(body, "kNN") {
 			t.Errorf("run %d page mentions kNN accuracy, which it did not record", id)
 		}
+		arts, err := db.Artifacts(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(body, `id="artifacts"`); got != (len(arts) > 0) {
+			t.Errorf("run %d: artifacts table shown = %v, the DB holds %d artifacts", id, got, len(arts))
+		}
+		for _, a := range arts {
+			if !strings.Contains(body, a.Path) || !strings.Contains(body, "<td>ok</td>") {
+				t.Errorf("run %d page lacks its artifact %s checked ok", id, a.Path)
+			}
+		}
 		// Its charts.
 		checkPNG(t, ts, "/runs/"+strconv.FormatInt(id, 10)+"/curves.png", len(d.Epochs) > 0)
 		checkPNG(t, ts, "/runs/"+strconv.FormatInt(id, 10)+"/confusion.png", fr.fate == "")
@@ -349,5 +363,44 @@ func TestFormat(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("case %d: got %q, want %q", i, tt.got, tt.want)
 		}
+	}
+}
+
+// TestRunPageCorruptArtifact: a kept encoder whose file no longer matches
+// its recorded SHA-256 is listed with what is wrong, not as ok.
+func TestRunPageCorruptArtifact(t *testing.T) {
+	db, path, ids := fixtureDB(t)
+	ctx := context.Background()
+	var run int64
+	var art store.Artifact
+	for _, id := range ids {
+		arts, err := db.Artifacts(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(arts) > 0 {
+			run, art = id, arts[0]
+			break
+		}
+	}
+	if run == 0 {
+		t.Fatal("the fixture kept no artifact")
+	}
+	full := filepath.Join(filepath.Dir(path), filepath.FromSlash(art.Path))
+	if err := os.WriteFile(full, []byte(strings.ToUpper(fixtureEncoder)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(db, Options{DBPath: "results.db", LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	status, body := get(t, ts, "/runs/"+strconv.FormatInt(run, 10))
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	if strings.Contains(body, "<td>ok</td>") || !strings.Contains(body, "was recorded (corrupted)") {
+		t.Errorf("run %d page does not flag its corrupted artifact:\n%s", run, body)
 	}
 }
