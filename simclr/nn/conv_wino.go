@@ -86,17 +86,16 @@ func winoForward[T float32 | float64](g *convGeom, bufs *convBuffers, x, w, y []
 	pl := q.planeLen(g.in)
 	planes := scratch[T](&bufs.planes, g.workers, 2*pl)
 	// per worker: the row transforms [2][4][in][th][pw], V [16][in][nt],
-	// M [16][out][nt], then the column sums of M [4][2][out][nt] and the
-	// outputs [2][2][out][nt].
+	// M [16][out][nt], then the column sums of M [4][2][out][nt].
 	rt := 8 * g.in * q.th * q.pw
 	vl, ml := 16*g.in*q.nt, 16*g.out*q.nt
-	sl, yl := 8*g.out*q.nt, 4*g.out*q.nt
-	work := scratch[T](&bufs.wide, g.workers, rt+vl+ml+sl+yl)
+	sl := 8 * g.out * q.nt
+	work := scratch[T](&bufs.wide, g.workers, rt+vl+ml+sl)
 	xs, ys := g.in*g.h*g.w, g.out*g.p
 	chunks(g.workers, g.b, func(wk, c, lo, hi int) {
 		wb := work[wk]
 		tr, v, m := wb[:rt], wb[rt:rt+vl], wb[rt+vl:rt+vl+ml]
-		s, yt := wb[rt+vl+ml:rt+vl+ml+sl], wb[rt+vl+ml+sl:rt+vl+ml+sl+yl]
+		s := wb[rt+vl+ml : rt+vl+ml+sl]
 		for b := lo; b < hi; b++ {
 			xb, yb := x[b*xs:(b+1)*xs], y[b*ys:(b+1)*ys]
 			winoPlanes(g, q, xb, planes[wk][:2*pl], pre)
@@ -104,7 +103,7 @@ func winoForward[T float32 | float64](g *convGeom, bufs *convBuffers, x, w, y []
 			for xi := 0; xi < 16; xi++ {
 				gemm(false, false, g.out, q.nt, g.in, 1, u[xi*g.out*g.in:], g.in, v[xi*g.in*q.nt:], q.nt, 0, m[xi*g.out*q.nt:], q.nt)
 			}
-			winoOutput(g, q, m, s, yt, yb)
+			winoOutput(g, q, m, s, yb)
 			if sums != nil {
 				a := sums[c]
 				for o := 0; o < g.out; o++ {
@@ -178,9 +177,9 @@ func winoInput[T float32 | float64](g *convGeom, q winoGeom, planes, tr, v []T) 
 }
 
 // winoOutput computes y [out, oh, ow] = Aᵀ M A from m [16][out][nt]: the
-// columns into s [4][2][out][nt], the rows into yt [2][2][out][nt], and
-// yt's 2×2 blocks interleaved into y.
-func winoOutput[T float32 | float64](g *convGeom, q winoGeom, m, s, yt, y []T) {
+// columns into s [4][2][out][nt], then the rows, each 2×2 block's two
+// columns computed together and written interleaved into y (lin2DPairs).
+func winoOutput[T float32 | float64](g *convGeom, q winoGeom, m, s, y []T) {
 	n := g.out * q.nt
 	at := func(buf []T, i int) []T { return buf[i*n : (i+1)*n] }
 	// Aᵀ: output 0 = t0 + t1 + t2, output 1 = t1 − t2 − t3.
@@ -188,26 +187,26 @@ func winoOutput[T float32 | float64](g *convGeom, q winoGeom, m, s, yt, y []T) {
 		lin2D(at(s, 2*k), at(m, 4*k), at(m, 4*k+1), at(m, 4*k+2), 1, 1, n, 0, 0, 0, 0, 1, 1)
 		lin2D(at(s, 2*k+1), at(m, 4*k+1), at(m, 4*k+2), at(m, 4*k+3), 1, 1, n, 0, 0, 0, 0, -1, -1)
 	}
-	for j := 0; j < 2; j++ {
-		lin2D(at(yt, j), at(s, j), at(s, 2+j), at(s, 4+j), 1, 1, n, 0, 0, 0, 0, 1, 1)
-		lin2D(at(yt, 2+j), at(s, 2+j), at(s, 4+j), at(s, 6+j), 1, 1, n, 0, 0, 0, 0, -1, -1)
-	}
-	// yt[2i+j][o][ty][tx] is y[o][2ty+i][2tx+j].
-	pairs, odd := g.ow/2, g.ow%2 == 1
+	// Output row 2ty + i, column 2tx + j of channel o is row i's sum of
+	// s[2k+j][o][ty][tx] over k = i, i+1, i+2 (signs +, +, + or +, −, −);
+	// s[2k+1] is s[2k] shifted by n.
+	pairs := g.ow / 2
 	for i := 0; i < 2; i++ {
 		rows := (g.oh - i + 1) / 2 // tile rows with an output row 2ty + i
-		e, o := at(yt, 2*i), at(yt, 2*i+1)
+		a, b, c := s[2*i*n:], s[2*(i+1)*n:], s[2*(i+2)*n:]
+		sg := T(1 - 2*i)
 		if g.oh%2 == 0 { // every channel's rows at one stride
-			interleaveRows(y[i*g.ow:], e, o, g.out*rows, pairs, 2*g.ow, q.tw, q.tw)
+			lin2DPairs(y[i*g.ow:], a, b, c, g.out*rows, pairs, 2*g.ow, q.tw, n, sg, sg)
 		} else {
-			for c := 0; c < g.out; c++ {
-				interleaveRows(y[c*g.p+i*g.ow:], e[c*q.nt:], o[c*q.nt:], rows, pairs, 2*g.ow, q.tw, q.tw)
+			for o := 0; o < g.out; o++ {
+				lin2DPairs(y[o*g.p+i*g.ow:], a[o*q.nt:], b[o*q.nt:], c[o*q.nt:], rows, pairs, 2*g.ow, q.tw, n, sg, sg)
 			}
 		}
-		if odd {
-			for c := 0; c < g.out; c++ {
+		if g.ow%2 == 1 { // the last column: the j = 0 sum alone
+			for o := 0; o < g.out; o++ {
 				for ty := 0; ty < rows; ty++ {
-					y[c*g.p+(2*ty+i)*g.ow+g.ow-1] = e[c*q.nt+ty*q.tw+q.tw-1]
+					t := o*q.nt + ty*q.tw + q.tw - 1
+					y[o*g.p+(2*ty+i)*g.ow+g.ow-1] = a[t] + sg*b[t] + sg*c[t]
 				}
 			}
 		}
