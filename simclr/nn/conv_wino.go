@@ -3,7 +3,8 @@ package nn
 // Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast
 // Algorithms for Convolutional Neural Networks", 2015) for the forward of
 // the stride-1 3×3 convolutions, and so for their ∂x, the convolution of
-// dy with the flipped weights (convGeom.back): each 2×2 block of outputs
+// dy with the flipped weights (convGeom.back), and for their ∂w, the
+// adjoint of the forward (winoBackW): each 2×2 block of outputs
 // (a tile) is
 //
 //	Y = Aᵀ [ Σ_c (G w_c Gᵀ) ⊙ (Bᵀ d_c B) ] A
@@ -25,14 +26,15 @@ package nn
 //
 // The transforms add and subtract values before multiplying, so the
 // results differ from the direct sum in the last bits (about the rounding
-// of the largest partial sum; TestWinogradMatchesReference).
+// of the largest partial sum; TestWinogradMatchesReference,
+// TestWinogradGradWMatchesReference).
 
-// winoUsed tells whether the forward of g runs as Winograd's F(2×2, 3×3).
+// winoUsed tells whether the forward and ∂w of g run as Winograd's F(2×2, 3×3).
 func winoUsed(g *convGeom) bool {
 	return useWinograd && g.padded && g.k == 3 && g.stride == 1 && g.pad <= 2
 }
 
-// useWinograd: the forward and ∂x of the stride-1 3×3 convolutions run as
+// useWinograd: the forward, ∂x and ∂w of the stride-1 3×3 convolutions run as
 // F(2×2, 3×3); tests switch it off to compare with the direct products.
 var useWinograd = true
 
