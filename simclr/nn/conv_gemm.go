@@ -159,6 +159,10 @@ func convBackX[T float32 | float64](g *convGeom, bufs *convBuffers, w, dy, dx []
 // phase planes, x_b loaded as convOp loads it, pre applied), summed per
 // chunk into partBufs and then over the chunks in chunk order.
 func convBackW[T float32 | float64](g *convGeom, bufs *convBuffers, partBufs *workspace, x, dy, dw []T, pre *bnOp) {
+	if winoUsed(g) {
+		winoBackW(g, bufs, partBufs, x, dy, dw, pre)
+		return
+	}
 	if g.flat != nil {
 		g = g.flat // a product per tap: the phase planes need no column copies
 	}

@@ -33,7 +33,9 @@ import (
 // taps of a kernel row at once, K = k·in (convGeom.grouped: k column
 // planes per row phase, the extra ones shifted copies; the step 2–5%
 // faster); ∂w, and ∂x when it is not a convolution of dy, keep a product
-// per tap on the plain phase planes (convGeom.flat). Stride-1
+// per tap on the plain phase planes (convGeom.flat). The stride-1 3×3
+// convolutions instead run all three as Winograd's F(2×2, 3×3)
+// (conv_wino.go). Stride-1
 // convolutions on phase planes with pad ≤ k − 1 compute grad x instead as
 // the forward convolution of dy with the flipped, transposed weights
 // (convGeom.back). Against im2col + one SGEMM per image, skipping the

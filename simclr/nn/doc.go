@@ -34,8 +34,9 @@
 //     over shifted views of each image's zero-bordered phase planes, laid
 //     out by geom.go, a kernel row's taps in one product, no im2col
 //     matrix); stride-1 convolutions compute ∂x as the convolution of dy
-//     with the flipped weights; conv_wino.go runs the forward of the
-//     stride-1 3×3 ones (and so their ∂x) as Winograd's F(2×2, 3×3).
+//     with the flipped weights; conv_wino.go runs the forward, and so
+//     the ∂x, of the stride-1 3×3 ones as Winograd's F(2×2, 3×3), and
+//     their ∂w as its adjoint.
 //     conv_ref.go holds the definition the ops must equal. GEMM is gonum's pure-Go BLAS, or OpenBLAS with the
 //     openblas build tag (blas_openblas.go: -lopenblas, Debian's
 //     libopenblas-dev, single-threaded).

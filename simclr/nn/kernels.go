@@ -444,3 +444,36 @@ func lin2D[T float32 | float64](dst, a, b, c []T, outer, inner, n, dso, dsi, sso
 		}
 	}
 }
+
+// lin2DPairs is lin2D of two rows of n values at once, interleaved: for
+// v < n and j = 0, 1, dst[2v+j] = a[j·off+v] + sb·b[j·off+v] +
+// sc·c[j·off+v], in rows rows, row r of dst at r·ds and of a, b and c at
+// r·sa (b and c may be nil when sb, sc are 0).
+func lin2DPairs[T float32 | float64](dst, a, b, c []T, rows, n, ds, sa, off int, sb, sc T) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	if sc == 0 {
+		c = a
+	}
+	if sb == 0 {
+		b = a
+	}
+	last := (rows-1)*sa + off + n - 1
+	_, _, _, _ = dst[(rows-1)*ds+2*n-1], a[last], b[last], c[last]
+	if d32, ok := any(dst).([]float32); ok && useAVX {
+		f32.Lin2DPairs(&d32[0], &any(a).([]float32)[0], &any(b).([]float32)[0], &any(c).([]float32)[0],
+			rows, n, ds, sa, off, float32(sb), float32(sc))
+		return
+	}
+	for r := 0; r < rows; r++ {
+		d := dst[r*ds : r*ds+2*n]
+		for j := 0; j < 2; j++ {
+			s := r*sa + j*off
+			ar, br, cr := a[s:s+n], b[s:s+n], c[s:s+n]
+			for v := range ar {
+				d[2*v+j] = ar[v] + sb*br[v] + sc*cr[v]
+			}
+		}
+	}
+}

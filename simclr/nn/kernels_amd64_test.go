@@ -296,3 +296,44 @@ func TestLin2DMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestLin2DPairsMatchesGo: lin2DPairs's assembly equals its Go loop bit
+// for bit, on 3 rows with gaps, every operand ending at a guarded page,
+// and leaves the gaps of dst alone; and equals lin2D of each of the two
+// rows interleaved.
+func TestLin2DPairsMatchesGo(t *testing.T) {
+	needAVX(t)
+	r := rand.New(rand.NewSource(31))
+	const rows, sentinel = 3, 12345
+	for _, n := range kernelLens[1:] {
+		sa, ds, off := n+3, 2*n+5, rows*(n+3)+1
+		sl := (rows-1)*sa + off + n
+		dl := (rows-1)*ds + 2*n
+		a, b, c := guarded(t, kernelData(r, sl, false)), guarded(t, kernelData(r, sl, false)), guarded(t, kernelData(r, sl, false))
+		for _, s := range [][2]float32{{1, 0}, {-1, 0}, {1, 1}, {-1, -1}} {
+			want, got := guarded(t, make([]float32, dl)), guarded(t, make([]float32, dl))
+			for i := range want {
+				want[i], got[i] = sentinel, sentinel
+			}
+			withAVX(false, func() { lin2DPairs(want, a, b, c, rows, n, ds, sa, off, s[0], s[1]) })
+			lin2DPairs(got, a, b, c, rows, n, ds, sa, off, s[0], s[1])
+			sep := make([]float32, 2*rows*n)
+			lin2D(sep, a, b, c, 2, rows, n, rows*n, n, off, sa, s[0], s[1])
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("lin2DPairs n=%d signs %v [%d]: asm %v, Go %v", n, s, i, got[i], want[i])
+				}
+				row, col := i/ds, i%ds
+				if col >= 2*n {
+					if got[i] != sentinel {
+						t.Fatalf("lin2DPairs n=%d: gap [%d] written", n, i)
+					}
+					continue
+				}
+				if v := sep[(col%2)*rows*n+row*n+col/2]; got[i] != v {
+					t.Fatalf("lin2DPairs n=%d signs %v [%d] = %v, lin2D %v", n, s, i, got[i], v)
+				}
+			}
+		}
+	}
+}

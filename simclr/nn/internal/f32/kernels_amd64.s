@@ -918,3 +918,105 @@ l2_inner_done:
 l2_done:
 	VZEROUPPER
 	RET
+
+// func Lin2DPairs(dst, a, b, c *float32, rows, n, ds, sa, off int, sb, sc float32)
+// dst[2v+j] = a[j·off+v] + sb·b[j·off+v] + sc·c[j·off+v] for v < n and
+// j = 0, 1 in every row (Lin2D's arithmetic, then Interleave2D's
+// placement); row r of dst at r·ds values, of a, b and c at r·sa.
+TEXT ·Lin2DPairs(SB), NOSPLIT, $0-80
+	MOVQ n+40(FP), CX
+	// BX = n mod 8 and Y15 its mask; Y13, Y14 the masks of the 2·BX
+	// outputs in the two stores of the last step (MASK uses R10, R11).
+	MOVQ CX, BX
+	ANDQ $7, BX
+	MASK(BX, Y15)
+	LEAQ (BX)(BX*1), R14
+	MOVQ $8, AX
+	CMPQ R14, AX
+	CMOVQLT R14, AX
+	MASK(AX, Y13)
+	SUBQ AX, R14
+	MASK(R14, Y14)
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), R10
+	MOVQ rows+32(FP), R8
+	// R11 = the full steps of a row; R9, R12: from the end of a row of
+	// dst, of a, b and c to the next's, in bytes; R13 = off in bytes.
+	MOVQ CX, R11
+	SHRQ $3, R11
+	MOVQ ds+48(FP), R9
+	SUBQ CX, R9
+	SUBQ CX, R9
+	SHLQ $2, R9
+	MOVQ sa+56(FP), R12
+	SUBQ CX, R12
+	SHLQ $2, R12
+	MOVQ off+64(FP), R13
+	SHLQ $2, R13
+	VBROADCASTSS sb+72(FP), Y11
+	VBROADCASTSS sc+76(FP), Y12
+	TESTQ R8, R8
+	JLE   lp_done
+
+lp_row:
+	MOVQ  R11, CX
+	TESTQ CX, CX
+	JZ    lp_tail
+
+lp_loop:
+	VMOVUPS     (SI), Y0
+	VFMADD231PS (DX), Y11, Y0
+	VFMADD231PS (R10), Y12, Y0
+	VMOVUPS     (SI)(R13*1), Y1
+	VFMADD231PS (DX)(R13*1), Y11, Y1
+	VFMADD231PS (R10)(R13*1), Y12, Y1
+	VUNPCKLPS   Y1, Y0, Y2
+	VUNPCKHPS   Y1, Y0, Y3
+	VPERM2F128  $0x20, Y3, Y2, Y4
+	VPERM2F128  $0x31, Y3, Y2, Y5
+	VMOVUPS     Y4, (DI)
+	VMOVUPS     Y5, 32(DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DX
+	ADDQ        $32, R10
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         lp_loop
+
+lp_tail:
+	TESTQ       BX, BX
+	JZ          lp_next
+	VMASKMOVPS  (SI), Y15, Y0
+	VMASKMOVPS  (DX), Y15, Y6
+	VMASKMOVPS  (R10), Y15, Y7
+	VFMADD231PS Y6, Y11, Y0
+	VFMADD231PS Y7, Y12, Y0
+	VMASKMOVPS  (SI)(R13*1), Y15, Y1
+	VMASKMOVPS  (DX)(R13*1), Y15, Y6
+	VMASKMOVPS  (R10)(R13*1), Y15, Y7
+	VFMADD231PS Y6, Y11, Y1
+	VFMADD231PS Y7, Y12, Y1
+	VUNPCKLPS   Y1, Y0, Y2
+	VUNPCKHPS   Y1, Y0, Y3
+	VPERM2F128  $0x20, Y3, Y2, Y4
+	VPERM2F128  $0x31, Y3, Y2, Y5
+	VMASKMOVPS  Y4, Y13, (DI)
+	VMASKMOVPS  Y5, Y14, 32(DI)
+	LEAQ        (SI)(BX*4), SI
+	LEAQ        (DX)(BX*4), DX
+	LEAQ        (R10)(BX*4), R10
+	LEAQ        (DI)(BX*8), DI
+
+lp_next:
+	ADDQ R9, DI
+	ADDQ R12, SI
+	ADDQ R12, DX
+	ADDQ R12, R10
+	DECQ R8
+	JNZ  lp_row
+
+lp_done:
+	VZEROUPPER
+	RET

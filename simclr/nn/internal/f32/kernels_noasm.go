@@ -38,3 +38,7 @@ func Interleave2D(dst, a, b *float32, rows, n, ds, sa, sb int) { panic(noAsm) }
 func Lin2D(dst, a, b, c *float32, outer, inner, n, dso, dsi, sso, ssi int, sb, sc float32) {
 	panic(noAsm)
 }
+
+func Lin2DPairs(dst, a, b, c *float32, rows, n, ds, sa, off int, sb, sc float32) {
+	panic(noAsm)
+}
