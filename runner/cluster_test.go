@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/gob"
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -247,9 +250,30 @@ func TestRunShardFromEnvironment(t *testing.T) {
 	}
 }
 
+// TestSubprocessTrainsAsInProcess: the runner binary the subprocess tests
+// start trains bit for bit as the runner in the test binary (both are
+// built with the same tags: with -tags openblas, OpenBLAS multiplies),
+// so that their results can be compared.
+func TestSubprocessTrainsAsInProcess(t *testing.T) {
+	dir := t.TempDir()
+	args := append([]string{"run", "testdata/tiny.toml", "--shard", "0/3"}, tinyFast...)
+	in := filepath.Join(dir, "in.db")
+	mustRun(t, 0, append(args, "--db", in)...)
+	sub := filepath.Join(dir, "sub.db")
+	if out, err := exec.Command(runnerBinary(t), append(args, "--db", sub)...).CombinedOutput(); err != nil {
+		t.Fatalf("runner binary: %v\n%s", err, out)
+	}
+	sameScores(t, in, sub)
+	sameTraining(t, in, sub)
+}
+
 // TestShardResumesAfterKill: a shard's task killed with SIGKILL (no chance
 // to mark its cell) and started again resumes the cell from its
-// checkpoint at once, and the result equals an uninterrupted run.
+// checkpoint at once, and the result equals an uninterrupted run's. The
+// kill lands before or after the checkpoint of epoch 2 (the restart
+// resumes from epoch 1 or 2): either way the result is the same. Rows of
+// the killed attempt for the epochs after its checkpoint are overwritten
+// with values no training produces: the restart must replace every one.
 func TestShardResumesAfterKill(t *testing.T) {
 	dir := t.TempDir()
 	grid := "testdata/tiny.toml"
@@ -261,20 +285,131 @@ func TestShardResumesAfterKill(t *testing.T) {
 	p := startRunner(t, append([]string{"run", grid, "--db", db, "--shard", "0/3", "--progress", "log"}, set...)...)
 	p.waitLine(t, `msg=epoch .*epoch=2/4`)
 	p.kill(t)
+	ck := checkpointEpoch(t, filepath.Join(dir, "checkpoints", "tiny"))
+	t.Logf("killed after the checkpoint of epoch %d", ck)
+	plantStaleMetrics(t, db, ck+1, 4, 4)
 	stdout, stderr := mustRun(t, 0, append([]string{"run", grid, "--db", db, "--shard", "0/3", "--retry-failed"}, set...)...)
 	if !strings.Contains(stderr, "1 cell left running by a killed task marked interrupted") {
 		t.Errorf("restarted shard did not take over the orphaned cell:\n%s", stderr)
 	}
-	if !strings.Contains(stderr, "resumed from checkpoint") {
+	if m := regexp.MustCompile(`msg="resumed from checkpoint" .*epoch=(\d+)`).FindStringSubmatch(stderr); m == nil {
 		t.Errorf("restarted shard did not resume from the checkpoint:\n%s", stderr)
+	} else {
+		t.Logf("resumed from the checkpoint of epoch %s", m[1])
 	}
 	if !strings.Contains(stdout, "1 finished") {
 		t.Errorf("restarted shard: %s", stdout)
 	}
 	sameScores(t, whole, db)
+	sameTraining(t, whole, db)
 	if n := sqlCount(t, db, `SELECT count(*) FROM run_attempts WHERE status = 'interrupted'`); n != 1 {
 		t.Errorf("run_attempts holds %d interrupted attempts, want 1", n)
 	}
+}
+
+// checkpointEpoch returns the epoch of the one cell checkpoint under
+// root (a cell's directory holds checkpoint.gob, simclr's checkpoint,
+// whose Epoch field is the last completed epoch).
+func checkpointEpoch(t *testing.T, root string) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "*", "checkpoint.gob"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("checkpoints under %s: %v, %v; want one", root, files, err)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ck struct{ Epoch int }
+	if err := gob.NewDecoder(f).Decode(&ck); err != nil || ck.Epoch < 1 {
+		t.Fatalf("checkpoint %s: epoch %d, %v", files[0], ck.Epoch, err)
+	}
+	return ck.Epoch
+}
+
+// plantStaleMetrics writes, for every run of the database at path, the
+// rows of epochs from..to (every per-epoch key and the step losses of
+// steps steps an epoch) with a value no training produces (-1): the rows
+// an attempt killed after its checkpoint of epoch from-1 may have left,
+// all of which the attempt resuming from that checkpoint writes again.
+func plantStaleMetrics(t *testing.T, path string, from, to, steps int) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const q = `INSERT OR REPLACE INTO metrics (run_id, key, epoch, step, value, time)
+		SELECT id, ?, ?, ?, -1, '2000-01-01T00:00:00Z' FROM runs`
+	for e := from; e <= to; e++ {
+		for _, k := range store.EpochMetricKeys {
+			if _, err := db.Exec(q, k, e, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for s := 1; s <= steps; s++ {
+			if _, err := db.Exec(q, store.MetricStepLoss, e, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// sameTraining fails the test unless both databases hold the same cells
+// with bit-identical training metrics: every per-epoch and per-step row
+// but the timings (images_per_s, epoch_seconds).
+func sameTraining(t *testing.T, wantPath, gotPath string) {
+	t.Helper()
+	want, got := trainingMetrics(t, wantPath), trainingMetrics(t, gotPath)
+	if len(want) == 0 {
+		t.Fatalf("%s holds no training metrics", wantPath)
+	}
+	if !maps.Equal(want, got) {
+		for _, k := range slices.Sorted(maps.Keys(want)) {
+			if got[k] != want[k] {
+				t.Errorf("cell %s training metrics differ:\n%s:\n%s\n%s:\n%s", k, wantPath, want[k], gotPath, got[k])
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("cell %s: in %s, not in %s", k, gotPath, wantPath)
+			}
+		}
+	}
+}
+
+// trainingMetrics reads every cell's training metrics (all but the
+// timings) as text, keyed as cellScores keys them.
+func trainingMetrics(t *testing.T, path string) map[string]string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`
+		SELECT e.name || '/' || r.config_hash || '/s' || r.seed,
+		       m.key || ' ' || m.epoch || ' ' || m.step || ' ' || ifnull(printf('%!.17g', m.value), 'NULL')
+		  FROM metrics m JOIN runs r ON r.id = m.run_id JOIN experiments e ON e.id = r.experiment_id
+		 WHERE m.key NOT IN (?, ?)
+		 ORDER BY 1, m.key, m.epoch, m.step`, store.MetricImagesPerSec, store.MetricEpochSeconds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var key, line string
+		if err := rows.Scan(&key, &line); err != nil {
+			t.Fatal(err)
+		}
+		out[key] += line + "\n"
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestMergeCommandErrors(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,7 +43,10 @@ func TestMain(m *testing.M) {
 }
 
 // runnerBinary builds the runner once per test binary, for the subprocess
-// tests (signals, crashes, two processes).
+// tests (signals, crashes, two processes), with the test binary's build
+// tags: a subprocess must train exactly as the in-process runs it is
+// compared with (with -tags openblas the convolutions multiply with
+// OpenBLAS, whose sums round differently from the pure-Go GEMM's).
 func runnerBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
@@ -51,7 +55,11 @@ func runnerBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "runner")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if tags := buildTags(); tags != "" {
+			args = append(args, "-tags", tags)
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -60,6 +68,20 @@ func runnerBinary(t *testing.T) string {
 		t.Fatalf("build runner: %v", binErr)
 	}
 	return binPath
+}
+
+// buildTags returns the -tags the test binary was built with ("" for none).
+func buildTags() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-tags" {
+			return s.Value
+		}
+	}
+	return ""
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writers of a run.

@@ -242,14 +242,16 @@ func TestArraySelfRequeue(t *testing.T) {
 	bin := filepath.Join(dir, "bin")
 	os.MkdirAll(bin, 0o755)
 	// The fake runner waits for SIGTERM (as Slurm sends after a requeue)
-	// and exits 130, as the real one does.
+	// and exits 130 at once, as the real one does. The fake scontrol
+	// returns only once the runner has exited: the script must still
+	// collect the runner's status after USR1 interrupted its wait.
 	write := func(name, body string) {
 		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/bash\n"+body), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("runner", `echo $$ > "$(dirname "$0")/runner.pid"; trap 'exit 130' TERM; echo "$@" > "$(dirname "$0")/runner.args"; while :; do sleep 0.05; done`)
-	write("scontrol", `echo "$@" >> "$(dirname "$0")/scontrol.log"; kill -TERM "$(cat "$(dirname "$0")/runner.pid")"`)
+	write("runner", `echo $$ > "$(dirname "$0")/runner.pid"; trap 'kill $s; exit 130' TERM; echo "$@" > "$(dirname "$0")/runner.args"; while :; do sleep 10 >/dev/null 2>&1 & s=$!; wait $s; done`)
+	write("scontrol", `echo "$@" >> "$(dirname "$0")/scontrol.log"; pid=$(cat "$(dirname "$0")/runner.pid"); kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done`)
 	mustRun(t, 0, "submit", "slurm", "experiments/smoke.toml", "--dry-run", "--runner", filepath.Join(bin, "runner"), "--report", filepath.Join(bin, "report"))
 
 	cmd := exec.Command("bash", filepath.Join("results", "slurm", "smoke", "array.sh"))

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -56,6 +58,75 @@ func TestRecordEpochIdempotent(t *testing.T) {
 	}
 	if err := db.RecordEpoch(ctx, id, epochStats(0, 1)); err == nil {
 		t.Errorf("RecordEpoch(epoch 0) = nil error, want an error (epochs are 1-based)")
+	}
+}
+
+// TestResumedAttemptReplacesKilledAttempt: an attempt killed after
+// recording epochs 1-4 (its checkpoint holding epoch 1) is taken over; the
+// attempt resuming from the checkpoint records epochs 2-4 and their steps
+// again, and finishes. Every row of epochs 2-4 is the new attempt's; epoch
+// 1, which the checkpoint carries, is the one recorded with it.
+func TestResumedAttemptReplacesKilledAttempt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.db")
+	killed, clk := openTestAt(t, path)
+	resumed, _ := openTestAt(t, path)
+	resumed.now = clk.now
+	ctx := context.Background()
+	expID := mustExperiment(t, killed, "e")
+	cfg := testConfig(1)
+	id := mustClaim(t, killed, expID, "l", cfg)
+	record := func(db *DB, from int, loss float64) []metrics.EpochStats {
+		t.Helper()
+		var epochs []metrics.EpochStats
+		for e := from; e <= 4; e++ {
+			steps := []metrics.StepStats{{Epoch: e, Step: 1, Loss: loss + 0.25}, {Epoch: e, Step: 2, Loss: loss - 0.25}}
+			if err := db.RecordSteps(ctx, id, steps); err != nil {
+				t.Fatal(err)
+			}
+			st := epochStats(e, loss)
+			st.ContrastiveAcc, st.KNNAcc = loss/10, &loss
+			if err := db.RecordEpoch(ctx, id, st); err != nil {
+				t.Fatal(err)
+			}
+			epochs = append(epochs, st)
+		}
+		return epochs
+	}
+	stale := record(killed, 1, 9)
+	clk.advance(time.Hour)
+	if _, claimed, prev, err := resumed.Claim(ctx, expID, "l", cfg, keyOf(cfg), testProv, ClaimPolicy{StaleAfter: time.Minute}); err != nil || !claimed || prev != StatusRunning {
+		t.Fatalf("Claim() of the killed attempt's run = %v, %q, %v, want claimed, running", claimed, prev, err)
+	}
+	res := result()
+	res.Epochs = append(stale[:1:1], record(resumed, 2, 4)...)
+	res.FinalLoss = 4
+	if err := resumed.Finish(ctx, id, res); err != nil {
+		t.Fatal(err)
+	}
+	d, err := resumed.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(d.Epochs, res.Epochs) {
+		t.Errorf("epochs after the resumed attempt = %+v, want %+v", d.Epochs, res.Epochs)
+	}
+	rows, err := resumed.db.Query(`SELECT epoch, step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY epoch, step`, id, MetricStepLoss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var e, s int
+		var v float64
+		if err := rows.Scan(&e, &s, &v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d/%d %g", e, s, v))
+	}
+	want := []string{"1/1 9.25", "1/2 8.75", "2/1 4.25", "2/2 3.75", "3/1 4.25", "3/2 3.75", "4/1 4.25", "4/2 3.75"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("step losses after the resumed attempt = %v, want %v", got, want)
 	}
 }
 
