@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin
-GRID ?= experiments/seed_table.toml
+GRID ?= experiments/seed_table_short.toml
 # make run trains into its own DB and report (results/run/), so that it
 # really trains on a fresh clone; the published runs are results/results.db.
 RUN_DIR ?= results/run
