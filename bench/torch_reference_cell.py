@@ -24,7 +24,9 @@ in short:
   training  NT-Xent over the 2N views, one forward per step with both
             branches in one batch (BatchNorm statistics over 2N), the same
             optimizer semantics and weight-decay exclusions (BN scale and
-            shift, biases), cosine schedule with linear warm-up set every step
+            shift, biases), the lr schedule of optim.Schedule (linear warm-up,
+            then cosine to lr·lr_final_fraction, constant, or ×0.1 at the
+            lr_milestones) set every step, for epochs or exactly `steps` steps
   probe     multinomial logistic regression on standardised h (or z)
             features: mean cross-entropy + (λ/2)‖W‖², L-BFGS from zero in
             float64, at most linear_epochs iterations (Go: gonum's L-BFGS with
@@ -125,12 +127,35 @@ def load_config(path, cell):
     return doc, "", ""
 
 
+# REPLICATED are the config keys this script reads; IGNORED those that do not
+# change the linear probe's score of a cell (the fine-tuning protocol is
+# dropped, the kNN monitor only watches, synthetic_size is for a data set
+# not replicated). Any other key stops the script: a setting it would
+# silently ignore would make the comparison meaningless.
+REPLICATED = {
+    "method", "dataset", "image_size", "pretrain_subset", "eval_subset", "test_subset", "encoder",
+    "width", "blocks", "head", "proj_dim", "proj_hidden", "bn_momentum", "augment", "augment_b",
+    "color_strength", "crop_min_scale", "flip_prob", "color_prob", "gray_prob", "blur_prob",
+    "cutout_size", "noise_sigma", "temperature", "batch_size", "epochs", "steps", "optimizer", "lr",
+    "lr_scaling", "lr_schedule", "lr_final_fraction", "lr_milestones", "warmup_epochs",
+    "weight_decay", "momentum", "eval", "eval_features", "linear_epochs", "linear_l2", "seed",
+    "test_path",
+}
+IGNORED = {"synthetic_size", "label_fraction", "finetune_epochs", "finetune_lr", "knn_train", "knn_test"}
+
+
 def check_config(cfg):
     def one_of(key, valid):
         if cfg[key] not in valid:
             raise BadInput(f"{key} {cfg[key]!r}: not replicated in PyTorch (valid: {', '.join(valid)})")
 
+    unknown = sorted(set(cfg) - REPLICATED - IGNORED)
+    if unknown:
+        raise BadInput(f"config keys {', '.join(unknown)}: not replicated in PyTorch "
+                       f"(bench/torch_reference_cell.py REPLICATED lists those that are)")
     one_of("method", METHODS)
+    if cfg.get("lr_schedule"):
+        one_of("lr_schedule", ["cosine", "constant", "step"])
     one_of("dataset", DATASETS)
     one_of("encoder", ["resnet-small", "resnet-18"])
     one_of("head", ["none", "linear", "nonlinear"])
@@ -644,6 +669,33 @@ def cosine_with_warmup(peak, warmup, total, step):
     return peak * 0.5 * (1 + math.cos(math.pi * (step - w) / (total - w)))
 
 
+def schedule_lr(kind, peak, warmup, total, final_fraction, milestones, step):
+    """optim.Schedule.LR: linear warm-up, then cosine (to peak·final_fraction),
+    constant, or step (×0.1 at each milestone step passed)."""
+    step = max(step, 0)
+    if kind in ("", "cosine") and final_fraction == 0:
+        return cosine_with_warmup(peak, warmup, total, step)
+    if step < warmup and step < total:
+        return peak * (step + 1) / warmup
+    if kind == "constant":
+        return peak
+    if kind == "step":
+        lr = peak
+        for m in milestones:
+            if step >= m:
+                lr *= 0.1
+        return lr
+    f = final_fraction
+    return peak * f + (1 - f) * cosine_with_warmup(peak, warmup, total, step)
+
+
+def training_length(cfg, per_epoch):
+    """config.TrainingLength: epochs (the last may stop early) and steps."""
+    if cfg.get("steps", 0) > 0:
+        return (cfg["steps"] + per_epoch - 1) // per_epoch, cfg["steps"]
+    return cfg["epochs"], cfg["epochs"] * per_epoch
+
+
 def nt_xent(z, n, tau):
     """nn.NTXent: mean over the 2N rows of −log softmax of the positive
     among the 2N−1 others, cosine similarities over τ."""
@@ -843,20 +895,27 @@ def pretrain(cfg, net, images, seed, args, torch_threads):
     loader = torch.utils.data.DataLoader(data, batch_sampler=sampler, num_workers=args.workers,
                                          persistent_workers=args.workers > 0)
     steps = len(sampler)
-    total = steps * cfg["epochs"]
+    epochs, total = training_length(cfg, steps)
     peak = scale_lr(cfg["lr"], cfg["lr_scaling"], n)
     warmup = cfg["warmup_epochs"] * steps
+    kind = cfg.get("lr_schedule") or "cosine"
+    final_fraction = cfg.get("lr_final_fraction", 0.0)
+    milestones = [m * steps for m in cfg.get("lr_milestones") or []]
     opt = make_optimizer(cfg, net, peak)
     tau = cfg["temperature"]
     stats = []
-    for epoch in range(1, cfg["epochs"] + 1):
+    global_step = 0
+    for epoch in range(1, epochs + 1):
         net.train()
         sampler.epoch = epoch
         start, loss_sum, done, wait = time.perf_counter(), 0.0, 0, 0.0
         t_data = time.perf_counter()
         for step, (va, vb) in enumerate(views(loader, args.workers, torch_threads)):
             wait += time.perf_counter() - t_data
-            lr = cosine_with_warmup(peak, warmup, total, (epoch - 1) * steps + step)
+            if global_step >= total:
+                break
+            lr = schedule_lr(kind, peak, warmup, total, final_fraction, milestones, global_step)
+            global_step += 1
             for g in opt.param_groups:
                 g["lr"] = lr
             loss = nt_xent(net(torch.cat([va, vb])), n, tau)
@@ -872,7 +931,7 @@ def pretrain(cfg, net, images, seed, args, torch_threads):
             t_data = time.perf_counter()
         d = time.perf_counter() - start
         stats.append({"loss": loss_sum / done, "seconds": d, "data_seconds": wait})
-        log(f"epoch {epoch}/{cfg['epochs']}: loss {loss_sum / done:.4f} lr {lr:.2e} "
+        log(f"epoch {epoch}/{epochs}: loss {loss_sum / done:.4f} lr {lr:.2e} "
             f"{done * 2 * n / d:.0f} images/s ({d:.1f}s, {wait:.1f}s of it waiting for views)")
     return stats
 
