@@ -1,6 +1,8 @@
 // Package chart draws the report's figures as PNG images of Width×Height
 // pixels (1200×800 at 96 dpi) with gonum.org/v1/plot: heat maps with
-// values printed in the cells and a colour scale (Heatmap), grouped bar
+// values printed in the cells and a colour scale (Heatmap; Confusion for
+// a confusion matrix, its counts turned into fractions of each true class
+// by RowFractions, as report build and report serve draw it), grouped bar
 // charts with error bars (Bars) and line charts with error bars or shaded
 // bands, one panel or several side by side (Lines, Panels).
 //

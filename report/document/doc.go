@@ -5,7 +5,10 @@
 // the projection-head comparison, Figure 9's batch size × epochs lines),
 // pretraining curves, the best cell's confusion matrix and the runs that
 // did not finish; and at the top, provenance, a note on how to read the
-// numbers and a verdict on each of the paper's three findings.
+// numbers, a verdict on each of the paper's three findings (its evidence
+// naming the score it rests on) and, for each experiment with baseline
+// rows (raw pixels, random-init, supervised: any method but SimCLR), its
+// best SimCLR row against each baseline.
 //
 // Which sections an experiment gets is decided from its runs alone:
 //

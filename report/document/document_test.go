@@ -210,7 +210,7 @@ func TestScalingFindings(t *testing.T) {
 	if got := outcomes(e.Findings[2]); got != want {
 		t.Errorf("findings 3 =\n%s\nwant\n%s", got, want)
 	}
-	if ev := e.Findings[2][0].Evidence; !strings.HasPrefix(ev, "at epochs 20: batch 256 0.705 ± 0.005 (n=3) vs batch 64 0.745 ± 0.005 (n=3); at epochs 5:") {
+	if ev := e.Findings[2][0].Evidence; !strings.HasPrefix(ev, "linear F1: at epochs 20: batch 256 0.705 ± 0.005 (n=3) vs batch 64 0.745 ± 0.005 (n=3); at epochs 5:") {
 		t.Errorf("batch evidence = %q, want the longest training first", ev)
 	}
 }

@@ -56,18 +56,31 @@ func (c comparison) String() string {
 	return fmt.Sprintf("%s %s vs %s %s", c.A, c.SA, c.B, c.SB)
 }
 
-// sigNote explains why a comparison is not significant.
+// sigNote says in a few words why a comparison is not significant: "one
+// seed" when a side has fewer than two values, else "95% intervals
+// overlap".
 func (c comparison) sigNote() string {
 	if c.SA.N < 2 || c.SB.N < 2 {
 		return "one seed"
 	}
-	return "95% intervals overlap: " + c.SA.Interval() + " and " + c.SB.Interval()
+	return "95% intervals overlap"
+}
+
+// scoreName names the score a verdict or table rests on: "linear F1",
+// "fine-tune 10% F1", or "linear F1 on h" when the features are fixed.
+func scoreName(k evalKind, features string) string {
+	s := k.String() + " F1"
+	if features != "" {
+		s += " on " + features
+	}
+	return s
 }
 
 // judge turns comparisons that should each come out Higher into a
 // verdict: yes when all do, no when none does, partly otherwise;
-// significant when every comparison is.
-func judge(finding int, claim, exp string, cs []comparison, sep string) verdict {
+// significant when every comparison is. The evidence starts with the
+// score it rests on (scoreName).
+func judge(finding int, claim, exp, score string, cs []comparison, sep string) verdict {
 	v := verdict{Finding: finding, Claim: claim, Experiment: exp, Sig: true}
 	up := 0
 	var ev, notes []string
@@ -77,11 +90,7 @@ func judge(finding int, claim, exp string, cs []comparison, sep string) verdict 
 		}
 		if !c.Sign {
 			v.Sig = false
-			if n := c.sigNote(); n == "one seed" {
-				notes = appendOnce(notes, n)
-			} else {
-				notes = appendOnce(notes, "95% intervals overlap")
-			}
+			notes = appendOnce(notes, c.sigNote())
 		}
 		ev = append(ev, c.String())
 	}
@@ -94,7 +103,7 @@ func judge(finding int, claim, exp string, cs []comparison, sep string) verdict 
 		v.Held = "partly"
 	}
 	v.SigNote = strings.Join(notes, "; ")
-	v.Evidence = strings.Join(ev, sep)
+	v.Evidence = score + ": " + strings.Join(ev, sep)
 	return v
 }
 
@@ -126,7 +135,7 @@ const (
 // augmentation and one of them is crop + color.
 func findings1(e *experiment) []verdict {
 	if pw := e.Pairwise; pw != nil {
-		return pairwiseFindings(e.Info.Name, pw)
+		return pairwiseFindings(e.Info.Name, scoreName(e.Headline, ""), pw)
 	}
 	var cc *row
 	var others []*row
@@ -153,7 +162,7 @@ func findings1(e *experiment) []verdict {
 		}
 	}
 	c := compare(cc.Label, cc.headline(e.Headline), best.Label+" (next best)", best.headline(e.Headline))
-	return []verdict{judge(1, claimBestAug, e.Info.Name, []comparison{c}, "; ")}
+	return []verdict{judge(1, claimBestAug, e.Info.Name, scoreName(e.Headline, ""), []comparison{c}, "; ")}
 }
 
 // isCropColor: the views are crop then colour distortion, on both
@@ -162,7 +171,7 @@ func isCropColor(c config.Config) bool {
 	return len(c.AugmentB) == 0 && len(c.Augment) == 2 && c.Augment[0] == "crop" && c.Augment[1] == "color"
 }
 
-func pairwiseFindings(exp string, pw *pairwise) []verdict {
+func pairwiseFindings(exp, score string, pw *pairwise) []verdict {
 	var out []verdict
 	var cc, other, single, bestPair *pair
 	var ccS, otherS, singleS, bestPairS stats.Summary
@@ -204,11 +213,11 @@ func pairwiseFindings(exp string, pw *pairwise) []verdict {
 		out = append(out, notTested(1, claimBestPair, "the grid has no other pair to compare with"))
 	default:
 		c := compare(pairName(*cc), ccS, pairName(*other)+" (next best pair)", otherS)
-		out = append(out, judge(1, claimBestPair, exp, []comparison{c}, "; "))
+		out = append(out, judge(1, claimBestPair, exp, score, []comparison{c}, "; "))
 	}
 	if bestPair != nil && single != nil {
 		c := compare(pairName(*bestPair)+" (best pair)", bestPairS, pairName(*single)+" (best single)", singleS)
-		out = append(out, judge(1, claimComposition, exp, []comparison{c}, "; "))
+		out = append(out, judge(1, claimComposition, exp, score, []comparison{c}, "; "))
 	}
 	return out
 }
@@ -241,7 +250,7 @@ func findings2(e *experiment) []verdict {
 		if len(present) < 3 {
 			claim = strings.Join(headClaims(present), " > ")
 		}
-		v := judge(2, claim, e.Info.Name, cs, "; ")
+		v := judge(2, claim, e.Info.Name, scoreName(e.Headline, "h"), cs, "; ")
 		if dims := len(hs.Keys); dims > len(present) {
 			v.Evidence += " (each head pooled over its output dims)"
 		}
@@ -256,7 +265,7 @@ func findings2(e *experiment) []verdict {
 		}
 		h, z := pool(withHead, e.Headline, "h"), pool(withHead, e.Headline, "z")
 		if h.N > 0 && z.N > 0 {
-			v := judge(2, claimHBeforeZ, e.Info.Name, []comparison{compare("h", h, "z", z)}, "; ")
+			v := judge(2, claimHBeforeZ, e.Info.Name, scoreName(e.Headline, ""), []comparison{compare("h", h, "z", z)}, "; ")
 			v.Evidence += " (runs with a linear or nonlinear head)"
 			out = append(out, v)
 		}
@@ -310,7 +319,7 @@ func findings3(e *experiment) []verdict {
 				fmt.Sprintf("%s %d", iName, lo), sc.Cells[key(o, lo)]))
 		}
 		if len(cs) > 0 {
-			out = append(out, judge(3, claim, e.Info.Name, cs, "; "))
+			out = append(out, judge(3, claim, e.Info.Name, scoreName(e.Headline, ""), cs, "; "))
 		}
 	}
 	rising(claimBatch, sc.Epochs, sc.Batches, func(o, i int) scaleKey { return scaleKey{i, o} }, sc.Unit, "batch")

@@ -211,20 +211,17 @@ func (w *writer) howToRead() {
 
 func (w *writer) findings() {
 	w.p("## Findings\n\n")
-	w.p("The SimCLR paper's three findings (Chen et al., 2020), checked against these runs; the numbers are F1-Scores of the first score column of each experiment's table.\n\n")
+	w.p("The SimCLR paper's three findings (Chen et al., 2020), checked against these runs; the numbers are F1-Scores of the first score column of each experiment's table, and each verdict's evidence names that score.\n\n")
 	all := allFindings(w.exps)
 	for i, vs := range all {
 		w.p("### %s\n\n", findingTitles[i])
 		t := table.New("Claim", "Experiment", "Held?", "Evidence")
 		for _, v := range vs {
-			exp := "—"
-			if v.Experiment != "" {
-				exp = fmt.Sprintf("[%s](#%s)", table.Escape(v.Experiment), anchor("Experiment "+v.Experiment))
-			}
-			t.AddRow(table.Escape(v.Claim), exp, table.Escape(v.Outcome()), table.Escape(v.Evidence))
+			t.AddRow(table.Escape(v.Claim), experimentLink(v.Experiment), table.Escape(v.Outcome()), table.Escape(v.Evidence))
 		}
 		w.p("%s\n", t.Markdown())
 	}
+	w.baselinesTable()
 }
 
 func (w *writer) experiment(e *experiment) error {

@@ -364,36 +364,12 @@ func (w *writer) confusionSection(e *experiment) error {
 			names[i] = "class " + itoa(i)
 		}
 	}
-	values := make([][]float64, k)
-	for i := range sum {
-		total := 0
-		for _, c := range sum[i] {
-			total += c
-		}
-		values[i] = make([]float64, k)
-		for j, c := range sum[i] {
-			values[i][j] = math.NaN()
-			if total > 0 {
-				values[i][j] = float64(c) / float64(total)
-			}
-		}
-	}
+	values := chart.RowFractions(sum)
 	w.p("### Confusion matrix of the best cell\n\n")
 	w.p("%s (%s, %s), %s evaluation: counts of its %s summed, each row divided by its total, so a row shows where the images of one true class went.\n\n",
 		table.Bold(table.Escape(rw.Label)), table.Escape(modelName(rw.Config)), table.Escape(augmentName(rw.Config)), e.Headline, plural(runs, "finished run"))
-	h := &chart.Heatmap{
-		Title:      fmt.Sprintf("%s: confusion matrix of the best cell, %s (%s evaluation)", e.Info.Name, rw.Label, e.Headline),
-		XLabel:     "predicted class",
-		YLabel:     "true class",
-		Columns:    names,
-		Rows:       names,
-		Values:     values,
-		Format:     "%.2f",
-		Min:        0,
-		Max:        1,
-		ScaleLabel: "fraction of the true class (0–1)",
-	}
-	png, err := h.PNG()
+	title := fmt.Sprintf("%s: confusion matrix of the best cell, %s (%s evaluation)", e.Info.Name, rw.Label, e.Headline)
+	png, err := chart.Confusion(title, names, values).PNG()
 	if err != nil {
 		return fmt.Errorf("confusion matrix: %w", err)
 	}

@@ -132,36 +132,12 @@ func (s *Server) runConfusion(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{status: http.StatusNotFound, msg: fmt.Sprintf("run %d has no confusion matrix for that evaluation", d.ID)}
 	}
 	ev := d.Evaluations[k]
-	n := len(ev.Confusion)
-	names := make([]string, n)
-	values := make([][]float64, n)
-	for i, row := range ev.Confusion {
+	names := make([]string, len(ev.Confusion))
+	for i := range names {
 		names[i] = className(ev.Classes, i)
-		total := 0
-		for _, c := range row {
-			total += c
-		}
-		values[i] = make([]float64, n)
-		for j := range values[i] {
-			values[i][j] = math.NaN()
-			if total > 0 && j < len(row) {
-				values[i][j] = float64(row[j]) / float64(total)
-			}
-		}
 	}
-	h := &chart.Heatmap{
-		Title:      fmt.Sprintf("Run %d: %s, seed %d, %s", d.ID, d.Label, d.Seed, evalName(ev.Protocol, ev.Features, ev.LabelFraction)),
-		XLabel:     "predicted class",
-		YLabel:     "true class",
-		Columns:    names,
-		Rows:       names,
-		Values:     values,
-		Format:     "%.2f",
-		Min:        0,
-		Max:        1,
-		ScaleLabel: "fraction of the true class (0–1)",
-	}
-	png, err := h.PNG()
+	title := fmt.Sprintf("Run %d: %s, seed %d, %s", d.ID, d.Label, d.Seed, evalName(ev.Protocol, ev.Features, ev.LabelFraction))
+	png, err := chart.Confusion(title, names, chart.RowFractions(ev.Confusion)).PNG()
 	if err != nil {
 		return fmt.Errorf("confusion matrix of run %d: %w", d.ID, err)
 	}
