@@ -181,7 +181,7 @@ func TestBaselinesTableMarkdown(t *testing.T) {
 }
 
 // TestEvidenceNamesScore: every verdict's evidence starts with the score
-// it rests on.
+// it rests on (and, for Finding 1, the protocol).
 func TestEvidenceNamesScore(t *testing.T) {
 	fineTuneOnly := func(label string, index int, cfg config.Config, f1s ...float64) []store.RunDetail {
 		rs := runsOf(label, index, cfg, 0, f1s...)
@@ -203,13 +203,13 @@ func TestEvidenceNamesScore(t *testing.T) {
 			name:    "seed table, linear",
 			runs:    seedTableRuns(),
 			finding: 1,
-			want:    []string{"linear F1: crop+color "},
+			want:    []string{"linear F1, protocol both: crop+color "},
 		},
 		{
 			name:    "seed table, fine-tuning only",
 			runs:    append(fineTuneOnly("crop+color", 0, augCfg("crop", "color"), 0.8, 0.81), fineTuneOnly("crop", 1, augCfg("crop"), 0.7, 0.71)...),
 			finding: 1,
-			want:    []string{"fine-tune 10% F1: crop+color "},
+			want:    []string{"fine-tune 10% F1, protocol both: crop+color "},
 		},
 		{
 			name:    "heads: order on h, then h against z",

@@ -6,7 +6,8 @@
 // pretraining curves, the best cell's confusion matrix and the runs that
 // did not finish; and at the top, provenance, a note on how to read the
 // numbers, a verdict on each of the paper's three findings (its evidence
-// naming the score it rests on) and, for each experiment with baseline
+// naming the score it rests on and, for Finding 1, the augmentation
+// protocol of its cells) and, for each experiment with baseline
 // rows (raw pixels, random-init, supervised: any method but SimCLR), its
 // best SimCLR row against each baseline.
 //

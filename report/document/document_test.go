@@ -344,20 +344,25 @@ func TestVaryingSettings(t *testing.T) {
 	}
 }
 
+// bothPairRuns makes finished runs of a pairwise cell of protocol both:
+// the pair on both branches (no augment_b), named by the tags.
+func bothPairRuns(a, b string, i int, f1s ...float64) []store.RunDetail {
+	cfg := pairCfg(a, b)
+	cfg.AugmentB = nil
+	rs := runsOf(pairName(pair{a, b}), i, cfg, 0, f1s...)
+	for j := range rs {
+		rs[j].Params = []store.Param{{Key: "pair_first", Value: a}, {Key: "pair_second", Value: b}}
+	}
+	return rs
+}
+
 // TestPairwiseProtocol: a pairwise grid of protocol both (tags, no
 // augment_b) is a matrix labelled both; rows of the other protocol in the
 // same experiment are left out, not pooled, and counted.
 func TestPairwiseProtocol(t *testing.T) {
-	both := func(a, b string, i int, f1 float64) []store.RunDetail {
-		cfg := pairCfg(a, b)
-		cfg.AugmentB = nil
-		rs := runsOf(pairName(pair{a, b}), i, cfg, 0, f1)
-		rs[0].Params = []store.Param{{Key: "pair_first", Value: a}, {Key: "pair_second", Value: b}}
-		return rs
-	}
 	var runs []store.RunDetail
-	runs = append(runs, both("crop", "crop", 0, 0.6)...)
-	runs = append(runs, both("crop", "color", 1, 0.8)...)
+	runs = append(runs, bothPairRuns("crop", "crop", 0, 0.6)...)
+	runs = append(runs, bothPairRuns("crop", "color", 1, 0.8)...)
 	runs = append(runs, runsOf("crop+color one-branch", 2, pairCfg("crop", "color"), 0, 0.3)...)
 	e := newExperiment(store.Experiment{Name: "p"}, runs)
 	pw := e.Pairwise
@@ -379,6 +384,76 @@ func TestPairwiseProtocol(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("pairwise section lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestFinding1Protocol: every Finding 1 verdict names the protocol of
+// the cells it compares, a pairwise matrix's or the variants', and says
+// so when the variants mix protocols.
+func TestFinding1Protocol(t *testing.T) {
+	oneBranch := func(label string, i int, f1s ...float64) []store.RunDetail {
+		// Not a pairwise cell: the second branch is more than a crop.
+		cfg := cfgWith(func(c *config.Config) {
+			c.Augment, c.AugmentB = []string{"crop", "color", "blur"}, []string{"crop", "color"}
+		})
+		return runsOf(label, i, cfg, 0, f1s...)
+	}
+	var bothGrid []store.RunDetail
+	bothGrid = append(bothGrid, bothPairRuns("crop", "crop", 0, 0.60, 0.61)...)
+	bothGrid = append(bothGrid, bothPairRuns("crop", "color", 1, 0.80, 0.81)...)
+	bothGrid = append(bothGrid, bothPairRuns("crop", "blur", 2, 0.75, 0.76)...)
+	bothGrid = append(bothGrid, runsOf("crop+color one-branch", 3, pairCfg("crop", "color"), 0, 0.95)...)
+	tests := []struct {
+		name string
+		runs []store.RunDetail
+		want []string // evidence prefixes, one a verdict
+	}{
+		{
+			name: "pairwise, one-branch",
+			runs: pairExperiment(map[pair][]float64{
+				{"crop", "crop"}: {0.60, 0.61}, {"crop", "color"}: {0.82, 0.83}, {"crop", "blur"}: {0.70, 0.71},
+			}, []string{"crop", "color", "blur"}).Runs,
+			want: []string{"linear F1, protocol one-branch: crop+color ", "linear F1, protocol one-branch: crop+color (best pair) "},
+		},
+		{
+			name: "pairwise, both, the one-branch row left out",
+			runs: bothGrid,
+			want: []string{"linear F1, protocol both: crop+color 0.805", "linear F1, protocol both: crop+color (best pair) "},
+		},
+		{
+			name: "pairwise, one-branch, not tested",
+			runs: pairExperiment(map[pair][]float64{{"crop", "blur"}: {0.7}, {"blur", "crop"}: {0.6}}, []string{"crop", "blur"}).Runs,
+			want: []string{"the grid (protocol one-branch) has no finished crop+color"},
+		},
+		{
+			name: "variants, both",
+			runs: seedTableRuns(),
+			want: []string{"linear F1, protocol both: crop+color "},
+		},
+		{
+			name: "variants, mixed: the next best on one branch",
+			runs: append(runsOf("crop+color", 0, augCfg("crop", "color"), 0, 0.80, 0.81), oneBranch("one-branch", 1, 0.75, 0.76)...),
+			want: []string{"linear F1, mixed protocols (one-branch and both): crop+color "},
+		},
+		{
+			name: "variants, mixed: a lower row on one branch",
+			runs: append(append(runsOf("crop+color", 0, augCfg("crop", "color"), 0, 0.80, 0.81),
+				runsOf("crop", 1, augCfg("crop"), 0, 0.70, 0.71)...), oneBranch("one-branch", 2, 0.60, 0.61)...),
+			want: []string{"linear F1, mixed protocols (one-branch and both): crop+color 0.805 ± 0.007 (n=2) vs crop (next best) "},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := newExperiment(store.Experiment{Name: "e"}, tt.runs).Findings[0]
+			if len(vs) != len(tt.want) {
+				t.Fatalf("%d verdicts, want %d: %+v", len(vs), len(tt.want), vs)
+			}
+			for i, v := range vs {
+				if !strings.HasPrefix(v.Evidence, tt.want[i]) {
+					t.Errorf("verdict %q: evidence %q, want it to start with %q", v.Claim, v.Evidence, tt.want[i])
+				}
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package document
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -132,7 +133,8 @@ const (
 
 // findings1 judges Finding 1 on an experiment: from its pairwise matrix
 // when it has one, else from its SimCLR rows when they differ in
-// augmentation and one of them is crop + color.
+// augmentation and one of them is crop + color. The evidence names the
+// protocol of the cells compared (withProtocol).
 func findings1(e *experiment) []verdict {
 	if pw := e.Pairwise; pw != nil {
 		return pairwiseFindings(e.Info.Name, scoreName(e.Headline, ""), pw)
@@ -140,12 +142,14 @@ func findings1(e *experiment) []verdict {
 	var cc *row
 	var others []*row
 	augs := map[string]bool{}
+	var protocols []string
 	for _, rw := range e.Rows {
 		if rw.Method != config.MethodSimCLR || rw.headline(e.Headline).N == 0 {
 			continue
 		}
 		name := augmentName(rw.Config)
 		augs[name] = true
+		protocols = append(protocols, protocolOf(rw.Config))
 		if isCropColor(rw.Config) && (cc == nil || rw.headline(e.Headline).Mean > cc.headline(e.Headline).Mean) {
 			cc = rw
 		} else if !isCropColor(rw.Config) {
@@ -162,17 +166,44 @@ func findings1(e *experiment) []verdict {
 		}
 	}
 	c := compare(cc.Label, cc.headline(e.Headline), best.Label+" (next best)", best.headline(e.Headline))
-	return []verdict{judge(1, claimBestAug, e.Info.Name, scoreName(e.Headline, ""), []comparison{c}, "; ")}
+	// The claim is that crop + color beats every other row, so every row
+	// counts towards the protocol, not only the next best.
+	score := withProtocol(scoreName(e.Headline, ""), protocols...)
+	return []verdict{judge(1, claimBestAug, e.Info.Name, score, []comparison{c}, "; ")}
+}
+
+// withProtocol appends to a Finding 1 score name the augmentation protocol
+// of the cells behind the verdict: "linear F1, protocol one-branch", or,
+// when they are not all of one protocol, "linear F1, mixed protocols
+// (one-branch and both)".
+func withProtocol(score string, protocols ...string) string {
+	var have []string
+	for _, p := range []string{protocolOneBranch, protocolBoth} {
+		if slices.Contains(protocols, p) {
+			have = append(have, p)
+		}
+	}
+	switch len(have) {
+	case 0:
+		return score
+	case 1:
+		return score + ", protocol " + have[0]
+	}
+	return score + ", mixed protocols (" + strings.Join(have, " and ") + ")"
 }
 
 // isCropColor: the views are crop then colour distortion, on both
 // branches.
 func isCropColor(c config.Config) bool {
-	return len(c.AugmentB) == 0 && len(c.Augment) == 2 && c.Augment[0] == "crop" && c.Augment[1] == "color"
+	return protocolOf(c) == protocolBoth && len(c.Augment) == 2 && c.Augment[0] == "crop" && c.Augment[1] == "color"
 }
 
+// pairwiseFindings judges Finding 1 on a pairwise matrix; its evidence
+// names the matrix's protocol.
 func pairwiseFindings(exp, score string, pw *pairwise) []verdict {
 	var out []verdict
+	score = withProtocol(score, pw.Protocol)
+	grid := "the grid (protocol " + pw.Protocol + ")"
 	var cc, other, single, bestPair *pair
 	var ccS, otherS, singleS, bestPairS stats.Summary
 	better := func(cur *pair, curS stats.Summary, s stats.Summary) bool {
@@ -208,9 +239,9 @@ func pairwiseFindings(exp, score string, pw *pairwise) []verdict {
 	}
 	switch {
 	case cc == nil:
-		out = append(out, notTested(1, claimBestPair, "the grid has no finished crop+color or color+crop cell"))
+		out = append(out, notTested(1, claimBestPair, grid+" has no finished crop+color or color+crop cell"))
 	case other == nil:
-		out = append(out, notTested(1, claimBestPair, "the grid has no other pair to compare with"))
+		out = append(out, notTested(1, claimBestPair, grid+" has no other pair to compare with"))
 	default:
 		c := compare(pairName(*cc), ccS, pairName(*other)+" (next best pair)", otherS)
 		out = append(out, judge(1, claimBestPair, exp, score, []comparison{c}, "; "))

@@ -205,13 +205,14 @@ func (w *writer) howToRead() {
 	w.p("- **0.812 ± 0.011 (n=3)** is the mean ± the sample standard deviation (n − 1 in the denominator) over the n seeds of a row that finished. Failed, interrupted and unfinished runs are not in the means; they are counted in the tables and listed at the end of each experiment.\n")
 	w.p("- **Significance.** Each mean has a 95%% interval, mean ± t(0.975, n − 1) · std / √n (Student's t). Two rows differ significantly only when their intervals do not overlap; with one seed nothing is significant. ")
 	w.p("Non-overlap is a conservative test: differences it calls *not significant* may still be real, and more seeds would tell.\n")
-	w.p("- **Rows** are the cells of a grid, one per label; seeds are repeats of a row. The best row (highest mean F1 of the first score column) is in **bold**; baselines (raw pixels, random-init encoder, supervised) are at the bottom. *Type Augmentation* `a / b` means the two views use different pipelines (the Figure 5 protocol: transformations under test on one branch, the other only cropped).\n")
+	w.p("- **Rows** are the cells of a grid, one per label; seeds are repeats of a row. The best row (highest mean F1 of the first score column) is in **bold**; baselines (raw pixels, random-init encoder, supervised) are at the bottom. *Type Augmentation* `a / b` means the two views use different pipelines (protocol one-branch, below).\n")
+	w.p("- **Protocols.** *one-branch*: the two views use different pipelines, as in the SimCLR paper's Figure 5 (the transformations under test on one branch after a crop, the other branch only cropped); *both*: SimCLR's training recipe, the same random pipeline on both branches. Finding 1's verdicts and the pairwise heat maps name the protocol of their cells.\n")
 	w.p("- **Findings** below compare means; *yes*/*no* says whether the paper's claim held in these runs, and the note says whether the difference behind it is significant by the rule above.\n\n")
 }
 
 func (w *writer) findings() {
 	w.p("## Findings\n\n")
-	w.p("The SimCLR paper's three findings (Chen et al., 2020), checked against these runs; the numbers are F1-Scores of the first score column of each experiment's table, and each verdict's evidence names that score.\n\n")
+	w.p("The SimCLR paper's three findings (Chen et al., 2020), checked against these runs; the numbers are F1-Scores of the first score column of each experiment's table, and each verdict's evidence names that score (for Finding 1, also the augmentation protocol).\n\n")
 	all := allFindings(w.exps)
 	for i, vs := range all {
 		w.p("### %s\n\n", findingTitles[i])

@@ -299,6 +299,15 @@ const (
 	protocolBoth      = "both"
 )
 
+// protocolOf is the protocol of a SimCLR cell's views: one-branch when
+// augment_b is set, both when it is not.
+func protocolOf(c config.Config) string {
+	if len(c.AugmentB) > 0 {
+		return protocolOneBranch
+	}
+	return protocolBoth
+}
+
 // pairOf returns the two transforms of a pairwise cell, its protocol and
 // whether the row is one: from the tags pair_first and pair_second when a
 // runner stored them, else from the views (augment_b = [crop]; augment =
@@ -310,10 +319,7 @@ func pairOf(rw *row) (first, second, protocol string, ok bool) {
 		return "", "", "", false
 	}
 	c := rw.Config
-	protocol = protocolOneBranch
-	if len(c.AugmentB) == 0 {
-		protocol = protocolBoth
-	}
+	protocol = protocolOf(c)
 	if t := tags(rw.Runs[0]); t["pair_first"] != "" && t["pair_second"] != "" {
 		return t["pair_first"], t["pair_second"], protocol, true
 	}
