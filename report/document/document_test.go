@@ -117,6 +117,11 @@ func TestPairwiseFindings(t *testing.T) {
 		if got := outcomes(e.Findings[0]); got != tt.want {
 			t.Errorf("%s: findings 1 =\n%s\nwant\n%s", tt.name, got, tt.want)
 		}
+		for _, v := range e.Findings[0] {
+			if v.Experiment != "p" {
+				t.Errorf("%s: verdict %q names experiment %q, want the grid's, p", tt.name, v.Claim+": "+v.Outcome(), v.Experiment)
+			}
+		}
 	}
 }
 

@@ -238,10 +238,14 @@ func pairwiseFindings(exp, score string, pw *pairwise) []verdict {
 		}
 	}
 	switch {
-	case cc == nil:
-		out = append(out, notTested(1, claimBestPair, grid+" has no finished crop+color or color+crop cell"))
-	case other == nil:
-		out = append(out, notTested(1, claimBestPair, grid+" has no other pair to compare with"))
+	case cc == nil || other == nil:
+		why := grid + " has no other pair to compare with"
+		if cc == nil {
+			why = grid + " has no finished crop+color or color+crop cell"
+		}
+		v := notTested(1, claimBestPair, why)
+		v.Experiment = exp
+		out = append(out, v)
 	default:
 		c := compare(pairName(*cc), ccS, pairName(*other)+" (next best pair)", otherS)
 		out = append(out, judge(1, claimBestPair, exp, score, []comparison{c}, "; "))
