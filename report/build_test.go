@@ -355,7 +355,7 @@ func TestBuildSelectsExperiments(t *testing.T) {
 	if i, j := strings.Index(s, "## Experiment heads"), strings.Index(s, "## Experiment pairwise"); i > j {
 		t.Errorf("experiments not in the order given: heads at %d, pairwise at %d", i, j)
 	}
-	if !strings.Contains(s, "| F1 rises with batch size; F1 rises with training epochs | —          | not tested |") {
+	if !strings.Contains(s, "| F1 rises with batch size; F1 rises with training length | —          | not tested |") {
 		t.Errorf("report.md does not say Finding 3 is not tested when no selected experiment varies batch or epochs")
 	}
 }

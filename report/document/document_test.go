@@ -211,7 +211,7 @@ func TestScalingFindings(t *testing.T) {
 	runs = append(runs, runsOf("256/20", 3, cfg(256, 20), 0, 0.70, 0.705, 0.71)...)
 	e := newExperiment(store.Experiment{Name: "s"}, runs)
 	want := "F1 rises with batch size: partly (significant)\n" +
-		"F1 rises with training epochs: yes (significant)"
+		"F1 rises with training length: yes (significant)"
 	if got := outcomes(e.Findings[2]); got != want {
 		t.Errorf("findings 3 =\n%s\nwant\n%s", got, want)
 	}

@@ -128,7 +128,7 @@ const (
 	claimHeadOrder   = "nonlinear head > linear head > no head"
 	claimHBeforeZ    = "h (before the head) > z (after it)"
 	claimBatch       = "F1 rises with batch size"
-	claimEpochs      = "F1 rises with training epochs"
+	claimEpochs      = "F1 rises with training length"
 )
 
 // findings1 judges Finding 1 on an experiment: from its pairwise matrix
