@@ -379,3 +379,314 @@ nt_store:
 	VMOVUPS X3, K5, (DI)(R11*1)
 	VZEROUPPER
 	RET
+
+// AVX-512 forms of three row kernels of kernels_amd64.s, sixteen values a
+// step and the rest of a row in one masked step: the rows of the Winograd
+// transforms are short (14 to 17 values for 28×28 and 32×32 images), so
+// their tails are a large part of the work, and AVX2's masked stores
+// (VMASKMOVPS) are slow on AMD's cores. The arithmetic of each value is
+// that of the AVX2 kernel, so the results are the same to the bit.
+
+// KTAIL sets k to the mask of the low n bits of reg (n ≤ 16), using AX
+// and DX.
+#define KTAIL(reg, k) \
+	MOVQ  $1, DX \
+	SHLXQ reg, DX, DX \
+	DECQ  DX \
+	KMOVW DX, k
+
+// func Lin2D512(dst, a, b, c *float32, outer, inner, n, dso, dsi, sso, ssi int, sb, sc float32)
+// Lin2D sixteen values a step.
+TEXT ·Lin2D512(SB), NOSPLIT, $0-96
+	MOVQ n+48(FP), CX
+	MOVQ CX, BX
+	ANDQ $15, BX
+	KTAIL(BX, K1)
+	ANDQ $-16, CX
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), R10
+	MOVQ outer+32(FP), R8
+	MOVQ inner+40(FP), R9
+	MOVQ dsi+64(FP), R12
+	MOVQ ssi+80(FP), R13
+	SHLQ $2, R12
+	SHLQ $2, R13
+	MOVQ  dso+56(FP), R14
+	SHLQ  $2, R14
+	MOVQ  R9, AX
+	IMULQ R12, AX
+	SUBQ  AX, R14
+	MOVQ  sso+72(FP), R15
+	SHLQ  $2, R15
+	MOVQ  R9, AX
+	IMULQ R13, AX
+	SUBQ  AX, R15
+	VBROADCASTSS sb+88(FP), Z13
+	VBROADCASTSS sc+92(FP), Z14
+
+w2_outer:
+	TESTQ R8, R8
+	JLE   w2_done
+	MOVQ  R9, R11
+
+w2_inner:
+	TESTQ R11, R11
+	JLE   w2_inner_done
+	XORQ  AX, AX
+	CMPQ  AX, CX
+	JGE   w2_tail
+
+w2_loop:
+	VMOVUPS     (SI)(AX*4), Z0
+	VFMADD231PS (DX)(AX*4), Z13, Z0
+	VFMADD231PS (R10)(AX*4), Z14, Z0
+	VMOVUPS     Z0, (DI)(AX*4)
+	ADDQ        $16, AX
+	CMPQ        AX, CX
+	JLT         w2_loop
+
+w2_tail:
+	TESTQ       BX, BX
+	JZ          w2_next
+	VMOVUPS.Z   (SI)(AX*4), K1, Z0
+	VMOVUPS.Z   (DX)(AX*4), K1, Z1
+	VMOVUPS.Z   (R10)(AX*4), K1, Z2
+	VFMADD231PS Z1, Z13, Z0
+	VFMADD231PS Z2, Z14, Z0
+	VMOVUPS     Z0, K1, (DI)(AX*4)
+
+w2_next:
+	ADDQ R12, DI
+	ADDQ R13, SI
+	ADDQ R13, DX
+	ADDQ R13, R10
+	DECQ R11
+	JMP  w2_inner
+
+w2_inner_done:
+	ADDQ R14, DI
+	ADDQ R15, SI
+	ADDQ R15, DX
+	ADDQ R15, R10
+	DECQ R8
+	JMP  w2_outer
+
+w2_done:
+	VZEROUPPER
+	RET
+
+// Even indices 0..30: VPERMT2PS picks every other value of two vectors.
+DATA evens<>+0(SB)/4, $0
+DATA evens<>+4(SB)/4, $2
+DATA evens<>+8(SB)/4, $4
+DATA evens<>+12(SB)/4, $6
+DATA evens<>+16(SB)/4, $8
+DATA evens<>+20(SB)/4, $10
+DATA evens<>+24(SB)/4, $12
+DATA evens<>+28(SB)/4, $14
+DATA evens<>+32(SB)/4, $16
+DATA evens<>+36(SB)/4, $18
+DATA evens<>+40(SB)/4, $20
+DATA evens<>+44(SB)/4, $22
+DATA evens<>+48(SB)/4, $24
+DATA evens<>+52(SB)/4, $26
+DATA evens<>+56(SB)/4, $28
+DATA evens<>+60(SB)/4, $30
+GLOBL evens<>(SB), RODATA|NOPTR, $64
+
+// func Gather2D512(dst, src *float32, rows, n, ds, ss int)
+// Gather2D sixteen values a step: dst[v] = src[2v] for v < n in every
+// row, reading no further than src[2n−2] of a row.
+TEXT ·Gather2D512(SB), NOSPLIT, $0-48
+	MOVQ    dst+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    rows+16(FP), R8
+	MOVQ    n+24(FP), CX
+	MOVQ    ds+32(FP), R9
+	MOVQ    ss+40(FP), R12
+	SHLQ    $2, R9
+	SHLQ    $2, R12
+	VMOVUPS evens<>(SB), Z15
+	// R13 = the v after the last full step (v + 17 ≤ n: its second load
+	// reads src[2v + 31] ≤ src[2n − 3]), BX = n − R13 (1 to 16), K1 its
+	// mask and K2, K3 those of the 2·BX − 1 source values of the last step.
+	XORQ R13, R13
+
+g5_end:
+	LEAQ 17(R13), AX
+	CMPQ AX, CX
+	JGT  g5_masks
+	ADDQ $16, R13
+	JMP  g5_end
+
+g5_masks:
+	MOVQ  CX, BX
+	SUBQ  R13, BX
+	KTAIL(BX, K1)
+	LEAQ  -1(BX)(BX*1), AX
+	MOVQ  $1, DX
+	SHLXQ AX, DX, DX
+	DECQ  DX
+	KMOVW DX, K2
+	SHRQ  $16, DX
+	KMOVW DX, K3
+	TESTQ R8, R8
+	JLE   g5_done
+	TESTQ CX, CX
+	JLE   g5_done
+
+g5_row:
+	XORQ AX, AX
+	CMPQ AX, R13
+	JGE  g5_tail
+
+g5_loop:
+	VMOVUPS   (SI)(AX*8), Z0
+	VMOVUPS   64(SI)(AX*8), Z1
+	VPERMT2PS Z1, Z15, Z0
+	VMOVUPS   Z0, (DI)(AX*4)
+	ADDQ      $16, AX
+	CMPQ      AX, R13
+	JLT       g5_loop
+
+g5_tail:
+	VMOVUPS.Z (SI)(AX*8), K2, Z0
+	VMOVUPS.Z 64(SI)(AX*8), K3, Z1
+	VPERMT2PS Z1, Z15, Z0
+	VMOVUPS   Z0, K1, (DI)(AX*4)
+	ADDQ      R9, DI
+	ADDQ      R12, SI
+	DECQ      R8
+	JNZ       g5_row
+
+g5_done:
+	VZEROUPPER
+	RET
+
+// Interleaving indices: the low half of two vectors' interleave, then the
+// high half.
+DATA zips<>+0(SB)/4, $0
+DATA zips<>+4(SB)/4, $16
+DATA zips<>+8(SB)/4, $1
+DATA zips<>+12(SB)/4, $17
+DATA zips<>+16(SB)/4, $2
+DATA zips<>+20(SB)/4, $18
+DATA zips<>+24(SB)/4, $3
+DATA zips<>+28(SB)/4, $19
+DATA zips<>+32(SB)/4, $4
+DATA zips<>+36(SB)/4, $20
+DATA zips<>+40(SB)/4, $5
+DATA zips<>+44(SB)/4, $21
+DATA zips<>+48(SB)/4, $6
+DATA zips<>+52(SB)/4, $22
+DATA zips<>+56(SB)/4, $7
+DATA zips<>+60(SB)/4, $23
+DATA zips<>+64(SB)/4, $8
+DATA zips<>+68(SB)/4, $24
+DATA zips<>+72(SB)/4, $9
+DATA zips<>+76(SB)/4, $25
+DATA zips<>+80(SB)/4, $10
+DATA zips<>+84(SB)/4, $26
+DATA zips<>+88(SB)/4, $11
+DATA zips<>+92(SB)/4, $27
+DATA zips<>+96(SB)/4, $12
+DATA zips<>+100(SB)/4, $28
+DATA zips<>+104(SB)/4, $13
+DATA zips<>+108(SB)/4, $29
+DATA zips<>+112(SB)/4, $14
+DATA zips<>+116(SB)/4, $30
+DATA zips<>+120(SB)/4, $15
+DATA zips<>+124(SB)/4, $31
+GLOBL zips<>(SB), RODATA|NOPTR, $128
+
+// PAIRSTEP computes the sixteen values of both rows at AX (loads masked by
+// k, zeroing), Z0 row 0 and Z3 row 1, and interleaves them into Z4 (low)
+// and Z5 (high).
+#define PAIRSTEP(k) \
+	VMOVUPS.Z   (SI)(AX*4), k, Z0 \
+	VMOVUPS.Z   (DX)(AX*4), k, Z1 \
+	VMOVUPS.Z   (R10)(AX*4), k, Z2 \
+	VFMADD231PS Z1, Z13, Z0 \
+	VFMADD231PS Z2, Z14, Z0 \
+	VMOVUPS.Z   (SI)(R11*1), k, Z3 \
+	VMOVUPS.Z   (DX)(R11*1), k, Z1 \
+	VMOVUPS.Z   (R10)(R11*1), k, Z2 \
+	VFMADD231PS Z1, Z13, Z3 \
+	VFMADD231PS Z2, Z14, Z3 \
+	VMOVAPS     Z0, Z4 \
+	VPERMT2PS   Z3, Z11, Z4 \
+	VMOVAPS     Z0, Z5 \
+	VPERMT2PS   Z3, Z12, Z5
+
+// func Lin2DPairs512(dst, a, b, c *float32, rows, n, ds, sa, off int, sb, sc float32)
+// Lin2DPairs sixteen values of each row a step.
+TEXT ·Lin2DPairs512(SB), NOSPLIT, $0-80
+	MOVQ n+40(FP), CX
+	MOVQ CX, BX
+	ANDQ $15, BX
+	// K1: the tail's BX values; K2, K3: its 2·BX outputs in the two stores.
+	KTAIL(BX, K1)
+	LEAQ  (BX)(BX*1), AX
+	MOVQ  $1, DX
+	SHLXQ AX, DX, DX
+	DECQ  DX
+	KMOVW DX, K2
+	SHRQ  $16, DX
+	KMOVW DX, K3
+	ANDQ $-16, CX
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), R10
+	MOVQ rows+32(FP), R8
+	MOVQ ds+48(FP), R9
+	MOVQ sa+56(FP), R12
+	MOVQ off+64(FP), R11
+	SHLQ $2, R9
+	SHLQ $2, R12
+	SHLQ $2, R11
+	VBROADCASTSS sb+72(FP), Z13
+	VBROADCASTSS sc+76(FP), Z14
+	VMOVUPS zips<>(SB), Z11
+	VMOVUPS zips<>+64(SB), Z12
+	KXNORW K4, K4, K4
+
+p5_row:
+	TESTQ R8, R8
+	JLE   p5_done
+	XORQ  AX, AX
+	// R11 is off in bytes plus AX·4: the second row's values.
+	MOVQ  off+64(FP), R11
+	SHLQ  $2, R11
+	CMPQ  AX, CX
+	JGE   p5_tail
+
+p5_loop:
+	PAIRSTEP(K4)
+	VMOVUPS Z4, (DI)(AX*8)
+	VMOVUPS Z5, 64(DI)(AX*8)
+	ADDQ    $16, AX
+	ADDQ    $64, R11
+	CMPQ    AX, CX
+	JLT     p5_loop
+
+p5_tail:
+	TESTQ   BX, BX
+	JZ      p5_next
+	PAIRSTEP(K1)
+	VMOVUPS Z4, K2, (DI)(AX*8)
+	VMOVUPS Z5, K3, 64(DI)(AX*8)
+
+p5_next:
+	ADDQ R9, DI
+	ADDQ R12, SI
+	ADDQ R12, DX
+	ADDQ R12, R10
+	DECQ R8
+	JMP  p5_row
+
+p5_done:
+	VZEROUPPER
+	RET

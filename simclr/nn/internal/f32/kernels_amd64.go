@@ -72,3 +72,12 @@ func GemmNN8x16(c, a, b *float32, k, lda, ldb, ldc int, mask uint16, acc bool)
 
 //go:noescape
 func GemmNT4x4(c, a, b *float32, k, lda, ldb, ldc, nj int, acc bool)
+
+//go:noescape
+func Lin2D512(dst, a, b, c *float32, outer, inner, n, dso, dsi, sso, ssi int, sb, sc float32)
+
+//go:noescape
+func Gather2D512(dst, src *float32, rows, n, ds, ss int)
+
+//go:noescape
+func Lin2DPairs512(dst, a, b, c *float32, rows, n, ds, sa, off int, sb, sc float32)
