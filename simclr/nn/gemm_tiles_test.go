@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/simclr-ablate/simclr-ablate/simclr/nn/internal/f32"
 	"math"
 	"math/rand"
 	"testing"
@@ -12,16 +13,27 @@ import (
 // widths, with and without accumulation, with leading dimensions wider
 // than the matrices.
 func TestGemmNNTiles(t *testing.T) {
-	if !useTiles {
-		t.Skip("this CPU has no AVX-512 F: gemmNN runs the BLAS (tested by every other test)")
+	if !f32.Available {
+		t.Skip("this CPU has no AVX2 + FMA: gemmNN runs the BLAS (tested by every other test)")
 	}
+	for _, wide := range asmWidths() {
+		t.Run(fmt.Sprintf("avx512=%v", wide), func(t *testing.T) {
+			old := tiles512
+			tiles512 = wide
+			defer func() { tiles512 = old }()
+			testGemmNNTiles(t)
+		})
+	}
+}
+
+func testGemmNNTiles(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	type shape struct{ m, n, k int }
 	var shapes []shape
 	for _, s := range []shape{{16, 256, 3}, {16, 196, 16}, {32, 49, 32}, {64, 16, 64}, {4, 1, 1}, {12, 17, 5}} {
 		shapes = append(shapes, s)
 	}
-	for n := 1; n <= 130; n++ {
+	for n := 1; n <= 130; n++ { // 64- and 16-wide tiles (AVX-512), 24- and 16-wide (AVX2)
 		shapes = append(shapes, shape{8, n, 7}, shape{4, n, 2})
 	}
 	for _, s := range shapes {
@@ -68,9 +80,20 @@ func TestGemmNNTiles(t *testing.T) {
 // shapes of the convolutions' ∂w and on every k around the tiles' step
 // and every column count of the last block of four.
 func TestGemmNTTiles(t *testing.T) {
-	if !useTiles {
-		t.Skip("this CPU has no AVX-512 F: gemmNT runs the BLAS (tested by every other test)")
+	if !f32.Available {
+		t.Skip("this CPU has no AVX2 + FMA: gemmNT runs the BLAS (tested by every other test)")
 	}
+	for _, wide := range asmWidths() {
+		t.Run(fmt.Sprintf("avx512=%v", wide), func(t *testing.T) {
+			old := tiles512
+			tiles512 = wide
+			defer func() { tiles512 = old }()
+			testGemmNTTiles(t)
+		})
+	}
+}
+
+func testGemmNTTiles(t *testing.T) {
 	r := rand.New(rand.NewSource(4))
 	type shape struct{ m, n, k int }
 	shapes := []shape{{16, 3, 256}, {16, 16, 196}, {32, 32, 49}, {64, 64, 16}, {16, 16, 784}}
@@ -116,20 +139,11 @@ func TestGemmNTTiles(t *testing.T) {
 // products' shapes (out, tiles, in) of the reference model.
 func BenchmarkGemmNN(b *testing.B) {
 	for _, s := range []struct{ m, n, k int }{{16, 256, 3}, {16, 196, 16}, {16, 256, 16}, {32, 49, 32}, {32, 64, 32}, {64, 16, 64}} {
-		for _, tiles := range []bool{false, true} {
-			if tiles && !useTiles {
-				continue
-			}
-			name := "blas"
-			if tiles {
-				name = "tiles"
-			}
-			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.n, s.k, name), func(b *testing.B) {
+		for _, v := range tileVariants() {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.n, s.k, v.name), func(b *testing.B) {
 				r := rand.New(rand.NewSource(1))
 				a, bb, c := randf32(r, s.m*s.k), randf32(r, s.k*s.n), make([]float32, s.m*s.n)
-				old := useTiles
-				useTiles = tiles
-				defer func() { useTiles = old }()
+				defer v.set()()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					gemmNN(s.m, s.n, s.k, a, s.k, bb, s.n, false, c, s.n)
@@ -144,20 +158,11 @@ func BenchmarkGemmNN(b *testing.B) {
 // (out, in, tiles or pixels) of the reference model.
 func BenchmarkGemmNT(b *testing.B) {
 	for _, s := range []struct{ m, n, k int }{{16, 3, 256}, {16, 16, 196}, {16, 16, 256}, {32, 32, 49}, {32, 32, 64}, {64, 64, 16}, {32, 16, 784}} {
-		for _, tiles := range []bool{false, true} {
-			if tiles && !useTiles {
-				continue
-			}
-			name := "blas"
-			if tiles {
-				name = "tiles"
-			}
-			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.n, s.k, name), func(b *testing.B) {
+		for _, v := range tileVariants() {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.n, s.k, v.name), func(b *testing.B) {
 				r := rand.New(rand.NewSource(1))
 				a, bb, c := randf32(r, s.m*s.k), randf32(r, s.n*s.k), make([]float32, s.m*s.n)
-				old := useTiles
-				useTiles = tiles
-				defer func() { useTiles = old }()
+				defer v.set()()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					gemmNT(s.m, s.n, s.k, a, s.k, bb, s.k, true, c, s.n)
@@ -166,4 +171,30 @@ func BenchmarkGemmNT(b *testing.B) {
 			})
 		}
 	}
+}
+
+// tileVariant is one setting of the products: the BLAS, the AVX2 tiles or
+// the AVX-512 tiles.
+type tileVariant struct {
+	name            string
+	tiles, tiles512 bool
+}
+
+// set switches to v and returns the function that switches back.
+func (v tileVariant) set() func() {
+	oldT, old5 := useTiles, tiles512
+	useTiles, tiles512 = v.tiles, v.tiles512
+	return func() { useTiles, tiles512 = oldT, old5 }
+}
+
+// tileVariants: the settings this CPU can run.
+func tileVariants() []tileVariant {
+	vs := []tileVariant{{name: "blas"}}
+	if f32.Available {
+		vs = append(vs, tileVariant{"avx2", true, false})
+	}
+	if f32.AVX512 {
+		vs = append(vs, tileVariant{"avx512", true, true})
+	}
+	return vs
 }

@@ -81,3 +81,12 @@ func Gather2D512(dst, src *float32, rows, n, ds, ss int)
 
 //go:noescape
 func Lin2DPairs512(dst, a, b, c *float32, rows, n, ds, sa, off int, sb, sc float32)
+
+//go:noescape
+func GemmNN4x24(c, a, b *float32, k, lda, ldb, ldc int, acc bool)
+
+//go:noescape
+func GemmNN4x16(c, a, b *float32, k, lda, ldb, ldc int, mask *int32, acc bool)
+
+//go:noescape
+func GemmNT4x2(c, a, b *float32, k, lda, ldb, ldc int, mask *int32, acc bool)

@@ -56,3 +56,6 @@ func Gather2D512(dst, src *float32, rows, n, ds, ss int) { panic(noAsm) }
 func Lin2DPairs512(dst, a, b, c *float32, rows, n, ds, sa, off int, sb, sc float32) {
 	panic(noAsm)
 }
+func GemmNN4x24(c, a, b *float32, k, lda, ldb, ldc int, acc bool)              { panic(noAsm) }
+func GemmNN4x16(c, a, b *float32, k, lda, ldb, ldc int, mask *int32, acc bool) { panic(noAsm) }
+func GemmNT4x2(c, a, b *float32, k, lda, ldb, ldc int, mask *int32, acc bool)  { panic(noAsm) }
