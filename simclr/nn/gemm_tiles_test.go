@@ -173,6 +173,15 @@ func BenchmarkGemmNT(b *testing.B) {
 	}
 }
 
+// asmWidths: the assembly forms to test against the Go loops, AVX2 and,
+// when the CPU has it, AVX-512 (use512).
+func asmWidths() []bool {
+	if f32.AVX512 {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
 // tileVariant is one setting of the products: the BLAS, the AVX2 tiles or
 // the AVX-512 tiles.
 type tileVariant struct {

@@ -4,7 +4,6 @@ package nn
 
 import (
 	"fmt"
-	"github.com/simclr-ablate/simclr-ablate/simclr/nn/internal/f32"
 	"math"
 	"math/rand"
 	"syscall"
@@ -30,15 +29,6 @@ func needAVX(t testing.TB) {
 	if !useAVX {
 		t.Skip("this CPU has no AVX2 + FMA: the Go loops run (tested by every other test)")
 	}
-}
-
-// asmWidths: the assembly forms to test against the Go loops, AVX2 and,
-// when the CPU has it, AVX-512 (use512).
-func asmWidths() []bool {
-	if f32.AVX512 {
-		return []bool{false, true}
-	}
-	return []bool{false}
 }
 
 // with512 runs f with the AVX-512 row kernels on or off.
