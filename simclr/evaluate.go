@@ -213,9 +213,9 @@ func (c *cell) finetune(ctx context.Context, st *nn.State, sub *data.Set, frac f
 	start := time.Now()
 	c.hooks.phase(fmt.Sprintf("finetune %g", frac))
 	cfg := &c.cfg
-	// The augmentations read the images in memory: render the subset now,
-	// for this fraction only.
-	sub = sub.Materialize()
+	// The subset's own pixels, for this fraction only (Compact): the view
+	// loader renders an image whenever it makes a view of it.
+	sub = sub.Compact()
 	tuned, err := c.trainClassifier(ctx, sub, st, cfg.FinetuneEpochs, "adam", cfg.FinetuneLR, "none", 0, 0,
 		fmt.Sprintf("finetune-%g", frac), "")
 	if err != nil {

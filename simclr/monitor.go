@@ -23,8 +23,10 @@ func (c *cell) knnSets(train *data.Set) {
 	if cfg.KNNTrain <= 0 || cfg.KNNTest <= 0 {
 		return
 	}
-	c.knnTrain = data.RandomSubset(train, cfg.KNNTrain, dataSeed).Materialize()
-	c.knnTest = data.RandomSubset(c.test, cfg.KNNTest, dataSeed).Materialize()
+	// Their own pixels only (Compact): the monitor renders them a batch
+	// at a time, every epoch.
+	c.knnTrain = data.RandomSubset(train, cfg.KNNTrain, dataSeed).Compact()
+	c.knnTest = data.RandomSubset(c.test, cfg.KNNTest, dataSeed).Compact()
 }
 
 // monitor returns the kNN monitor of the cell's training, or nil when it
