@@ -109,8 +109,9 @@ type trainLoop struct {
 	inputs        func(b *augment.Batch) map[*G.Node][]float32
 	afterStep     func(acc *epochAcc) // reads extra values (similarities) before Reset
 	// monitor, when set, scores the state after every epoch (the kNN
-	// monitor); its value is EpochStats.KNNAcc.
-	monitor func(ctx context.Context, st *nn.State) (float64, error)
+	// monitor), with the training machine m, idle then, lending it its
+	// buffers; its value is EpochStats.KNNAcc.
+	monitor func(ctx context.Context, st *nn.State, lender *nn.Machine) (float64, error)
 	kind    string // checkpoint kind: "simclr" or "supervised"
 }
 
@@ -228,7 +229,7 @@ func (t *trainLoop) run(ctx context.Context) (*nn.State, error) {
 		var monitorTime time.Duration
 		if t.monitor != nil {
 			mstart := time.Now()
-			v, err := t.monitor(ctx, state)
+			v, err := t.monitor(ctx, state, t.m)
 			if err != nil {
 				return nil, fmt.Errorf("%s epoch %d: kNN monitor: %w", t.kind, epoch, err)
 			}
