@@ -1,6 +1,7 @@
 package data
 
 import (
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -92,5 +93,15 @@ func TestCompactDropsParent(t *testing.T) {
 	// parent's 15.7 MB, and rendered it is 9.4 MB.
 	if limit := int64(n/20*side*side) * 2; held > limit {
 		t.Errorf("a compacted subset of %d of %d images holds %d KB, want < %d KB (its own pixels, not its parent's)", n/20, n, held>>10, limit>>10)
+	}
+}
+
+// TestByteValue: the lookup table of 8-bit pixel values holds what the
+// division gave, bit for bit.
+func TestByteValue(t *testing.T) {
+	for v := range 256 {
+		if got, want := byteValue[v], float32(byte(v))/255; math.Float32bits(got) != math.Float32bits(want) {
+			t.Errorf("byteValue[%d] = %v, want %v", v, got, want)
+		}
 	}
 }
