@@ -144,16 +144,12 @@ func (c *cell) score(proto, feat string, frac float64, trainN int, pred []int, s
 // features runs set through the encoder in inference mode (BatchNorm with
 // running statistics) and returns h or z for every image, [N, d].
 func (c *cell) features(ctx context.Context, st *nn.State, set *data.Set, feat string) ([]float32, int, error) {
-	var feats []float32
-	var d int
-	err := c.extract(ctx, st, set, feat, func(lo, hi int, f []float32) {
-		if feats == nil {
-			d = len(f) / (hi - lo)
-			feats = make([]float32, set.N*d)
-		}
-		copy(feats[lo*d:hi*d], f)
-	})
-	return feats, d, err
+	inf, err := c.inference(st, set, feat, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer inf.m.Close()
+	return inf.features(ctx, set)
 }
 
 // extract runs set through the encoder in inference mode evalBatch images
@@ -161,27 +157,67 @@ func (c *cell) features(ctx context.Context, st *nn.State, set *data.Set, feat s
 // [hi−lo, d], while they are live. Its memory is the inference network's
 // and one batch of images, whatever the size of set.
 func (c *cell) extract(ctx context.Context, st *nn.State, set *data.Set, feat string, got func(lo, hi int, f []float32)) error {
+	inf, err := c.inference(st, set, feat, nil)
+	if err != nil {
+		return err
+	}
+	defer inf.m.Close()
+	return inf.extract(ctx, set, got)
+}
+
+// inferenceNet is an inference network with its machine, and the node of
+// the features it extracts (h or z).
+type inferenceNet struct {
+	net *nn.Net
+	m   *nn.Machine
+	out *G.Node
+}
+
+// inference builds and compiles the inference network of st for images
+// of set's shape, extracting feat (h or z). With a lender, the machine's
+// buffers are lender's (nn.Net.CompileBorrowing) when they fit there, and
+// lender cannot run until the machine is closed. The caller closes it.
+func (c *cell) inference(st *nn.State, set *data.Set, feat string, lender *nn.Machine) (*inferenceNet, error) {
 	withHead := feat == "z"
 	net, err := nn.Build(arch(&c.cfg, set.C, 0, withHead), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
 	if err != nil {
-		return fmt.Errorf("build inference network: %w", err)
+		return nil, fmt.Errorf("build inference network: %w", err)
 	}
 	if err := net.SetState(st); err != nil {
-		return fmt.Errorf("load encoder: %w", err)
+		return nil, fmt.Errorf("load encoder: %w", err)
 	}
 	out := net.H
 	if withHead {
 		out = net.Z
 	}
-	m, err := net.Compile(nil)
-	if err != nil {
-		return fmt.Errorf("compile inference network: %w", err)
+	var m *nn.Machine
+	if lender != nil {
+		m, err = net.CompileBorrowing(lender, nil)
+	} else {
+		m, err = net.Compile(nil)
 	}
-	defer m.Close()
-	d := out.Shape()[1]
-	return forEachBatch(ctx, m, net.X, set, func(lo, hi int) {
-		got(lo, hi, out.Value().Data().([]float32)[:(hi-lo)*d])
+	if err != nil {
+		return nil, fmt.Errorf("compile inference network: %w", err)
+	}
+	return &inferenceNet{net: net, m: m, out: out}, nil
+}
+
+// extract is cell.extract on this network; set has its image shape.
+func (f *inferenceNet) extract(ctx context.Context, set *data.Set, got func(lo, hi int, f []float32)) error {
+	d := f.out.Shape()[1]
+	return forEachBatch(ctx, f.m, f.net.X, set, func(lo, hi int) {
+		got(lo, hi, f.out.Value().Data().([]float32)[:(hi-lo)*d])
 	})
+}
+
+// features is cell.features on this network; set has its image shape.
+func (f *inferenceNet) features(ctx context.Context, set *data.Set) ([]float32, int, error) {
+	d := f.out.Shape()[1]
+	feats := make([]float32, set.N*d)
+	err := f.extract(ctx, set, func(lo, hi int, x []float32) {
+		copy(feats[lo*d:hi*d], x)
+	})
+	return feats, d, err
 }
 
 // forEachBatch runs set through an inference machine evalBatch images at a
@@ -213,9 +249,9 @@ func (c *cell) finetune(ctx context.Context, st *nn.State, sub *data.Set, frac f
 	start := time.Now()
 	c.hooks.phase(fmt.Sprintf("finetune %g", frac))
 	cfg := &c.cfg
-	// The augmentations read the images in memory: render the subset now,
-	// for this fraction only.
-	sub = sub.Materialize()
+	// The subset's own pixels, for this fraction only (Compact): the view
+	// loader renders an image whenever it makes a view of it.
+	sub = sub.Compact()
 	tuned, err := c.trainClassifier(ctx, sub, st, cfg.FinetuneEpochs, "adam", cfg.FinetuneLR, "none", 0, 0,
 		fmt.Sprintf("finetune-%g", frac), "")
 	if err != nil {

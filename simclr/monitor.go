@@ -23,32 +23,37 @@ func (c *cell) knnSets(train *data.Set) {
 	if cfg.KNNTrain <= 0 || cfg.KNNTest <= 0 {
 		return
 	}
-	c.knnTrain = data.RandomSubset(train, cfg.KNNTrain, dataSeed).Materialize()
-	c.knnTest = data.RandomSubset(c.test, cfg.KNNTest, dataSeed).Materialize()
+	// Their own pixels only (Compact): the monitor renders them a batch
+	// at a time, every epoch.
+	c.knnTrain = data.RandomSubset(train, cfg.KNNTrain, dataSeed).Compact()
+	c.knnTest = data.RandomSubset(c.test, cfg.KNNTest, dataSeed).Compact()
 }
 
 // monitor returns the kNN monitor of the cell's training, or nil when it
-// is off.
-func (c *cell) monitor() func(ctx context.Context, st *nn.State) (float64, error) {
+// is off. It runs between epochs, while the training network's buffers
+// (at batch 256 most of a cell's memory) are idle: given that network's
+// machine as lender, its one inference network, for both sets, puts its
+// buffers there (nn.Net.CompileBorrowing), so that the monitor needs
+// little memory beyond training's.
+func (c *cell) monitor() func(ctx context.Context, st *nn.State, lender *nn.Machine) (float64, error) {
 	if c.knnTrain == nil || c.knnTest == nil {
 		return nil
 	}
 	train, test, classes := c.knnTrain, c.knnTest, len(c.classes)
-	return func(ctx context.Context, st *nn.State) (float64, error) {
-		xtr, d, err := c.knnFeatures(ctx, st, train)
+	return func(ctx context.Context, st *nn.State, lender *nn.Machine) (float64, error) {
+		inf, err := c.inference(st, train, "h", lender)
 		if err != nil {
 			return 0, err
 		}
-		xte, _, err := c.knnFeatures(ctx, st, test)
+		defer inf.m.Close()
+		xtr, d, err := inf.features(ctx, train)
+		if err != nil {
+			return 0, err
+		}
+		xte, _, err := inf.features(ctx, test)
 		if err != nil {
 			return 0, err
 		}
 		return knn.Accuracy(ctx, xtr, train.Labels, xte, test.Labels, d, classes, knn.Config{})
 	}
-}
-
-// knnFeatures is h of every image of set, [N, d], extracted as linear
-// evaluation extracts it (inference mode: BatchNorm's running statistics).
-func (c *cell) knnFeatures(ctx context.Context, st *nn.State, set *data.Set) ([]float32, int, error) {
-	return c.features(ctx, st, set, "h")
 }

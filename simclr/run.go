@@ -164,16 +164,18 @@ func (c *cell) load() (*data.Set, error) {
 // split cuts the parts of train the cell uses, each chosen by the cell's
 // seed, so that the full training set need not stay in memory; the
 // pretraining subset only when pretrain (the reload after pretraining
-// needs the evaluation parts alone). Of a lazy train set, only the
-// pretraining subset is rendered here (training reads its images over and
-// over); the evaluation parts stay lazy, and evaluation renders them a
+// needs the evaluation parts alone). Of a lazy train set, the pretraining
+// subset keeps its own images' 8-bit pixels (Compact), from which the
+// view loader renders an image whenever it makes a view of it (a
+// synthetic subset is rendered here: its images are slow to draw); the
+// evaluation parts stay lazy, and evaluation renders them a
 // batch at a time (a fine-tuning subset when it is trained on), so that
 // evaluation holds one batch of their images at a time, whatever
 // eval_subset and test_subset.
 func (c *cell) split(train *data.Set, pretrain bool) error {
 	cfg := &c.cfg
 	if pretrain && (cfg.Method == MethodSimCLR || cfg.Method == MethodSupervised) {
-		c.pretrainSet = data.RandomSubset(train, cfg.PretrainSubset, cfg.Seed).Materialize()
+		c.pretrainSet = data.RandomSubset(train, cfg.PretrainSubset, cfg.Seed).Compact()
 		c.knnSets(train)
 	}
 	c.labelled = make(map[float64]*data.Set)

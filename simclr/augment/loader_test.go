@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,46 @@ func equalEpochs(a, b []Batch) error {
 		}
 	}
 	return nil
+}
+
+// TestLazyLoaderIdentical: a loader that renders each image when it makes
+// a view of it gives the same batches, bit for bit, as one over the
+// rendered images, whatever the pipelines and the workers.
+func TestLazyLoaderIdentical(t *testing.T) {
+	const n, h, w, batch = 24, 10, 10, 6
+	for _, tc := range []struct {
+		name string
+		c    int
+		a, b []string
+	}{
+		{"identity", 3, nil, nil},
+		{"colour on both branches", 3, []string{"color"}, []string{"color"}},
+		{"every transform, grayscale", 1, config.Transforms, []string{"crop", "flip"}},
+		{"every transform, colour", 3, config.Transforms, []string{"crop", "color"}},
+	} {
+		images := randImage(7, n*tc.c, h, w)
+		size := tc.c * h * w
+		var calls atomic.Int64
+		render := func(i int, dst []float32) {
+			calls.Add(1)
+			copy(dst, images[i*size:(i+1)*size])
+		}
+		var a, b *Pipeline
+		if tc.a != nil {
+			a, b = mustPipeline(t, tc.a, alwaysParams()), mustPipeline(t, tc.b, DefaultParams())
+		}
+		for _, workers := range []int{1, 3} {
+			want := collect(t, NewLoader(images, n, tc.c, h, w, a, b, batch, 5, workers), 2)
+			calls.Store(0)
+			got := collect(t, NewLazyLoader(render, n, tc.c, h, w, a, b, batch, 5, workers), 2)
+			if err := equalEpochs(got, want); err != nil {
+				t.Errorf("%s, %d workers: lazy loader vs loader over the images: %v, want bit-identical", tc.name, workers, err)
+			}
+			if c := calls.Load(); c != 2*n/batch*batch {
+				t.Errorf("%s, %d workers: %d images rendered for an epoch, want one a view (%d)", tc.name, workers, c, 2*n/batch*batch)
+			}
+		}
+	}
 }
 
 func TestLoaderWorkersIdentical(t *testing.T) {

@@ -34,7 +34,9 @@
 // which keep their sources (8-bit pixels, seeds) and render an image as
 // float32 when it is read: CopyImages reads a set a batch at a time, so a
 // caller streaming a set holds one batch of it, whatever its size; a lazy
-// set's subsets are lazy too, and Materialize renders all of a set.
+// set's subsets are lazy too (keeping their parent's sources), Compact
+// cuts a subset's 8-bit pixels out of its parent's for a trainer to keep,
+// and Materialize renders all of a set.
 //
 // RandomSubset and StratifiedFraction draw seeded subsets (pretraining
 // subsets, the 1% / 10% label fractions of fine-tuning); Checksum records

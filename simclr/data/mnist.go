@@ -70,15 +70,26 @@ func (g gray8) set() *Set {
 // lazy returns the set as a lazy set rendering v/255 from the 8-bit
 // pixels (a quarter of the float32 images' memory).
 func (g gray8) lazy() *Set {
-	s, pix := g.s, g.pix
-	d := s.C * s.H * s.W
-	s.render = func(i int, dst []float32) {
-		for j, v := range pix[i*d : (i+1)*d] {
-			dst[j] = float32(v) / 255
-		}
-	}
-	return s
+	return g.s.lazyPixels(&pixels{pix: g.pix, d: g.s.C * g.s.H * g.s.W, paint: paintGray})
 }
+
+// paintGray renders an 8-bit grayscale image as v/255.
+func paintGray(_ int, src []byte, dst []float32) {
+	for j, v := range src {
+		dst[j] = byteValue[v]
+	}
+}
+
+// byteValue[v] is v/255 as float32, the value of an 8-bit pixel v: a
+// lookup costs less than the division, and training renders an image
+// each time it makes a view of it. The same bits as float32(v) / 255
+// (TestByteValue).
+var byteValue = func() (t [256]float32) {
+	for v := range t {
+		t[v] = float32(v) / 255
+	}
+	return t
+}()
 
 // loadMNISTFamily8 is loadMNISTFamily without the float conversion.
 func loadMNISTFamily8(dir string, fam mnistFamily) (train, test gray8, err error) {
@@ -190,27 +201,25 @@ func findIDX(dir, name string, fam mnistFamily) (string, error) {
 func colorize(g gray8, seed int64, split uint64) *Set {
 	s := g.s
 	d := s.H * s.W
-	pix := g.pix
-	return &Set{
+	out := &Set{
 		Labels:  append([]int(nil), s.Labels...),
 		N:       s.N,
 		C:       3,
 		H:       s.H,
 		W:       s.W,
 		Classes: append([]string(nil), s.Classes...),
-		render: func(i int, dst []float32) {
-			fg, bg := colorPair(seed, split, i)
-			src := pix[i*d : (i+1)*d]
-			for c := range 3 {
-				f, b := fg[c], bg[c]
-				ch := dst[c*d : (c+1)*d]
-				for j, p := range src {
-					v := float32(p) / 255
-					ch[j] = b*(1-v) + f*v
-				}
-			}
-		},
 	}
+	return out.lazyPixels(&pixels{pix: g.pix, d: d, paint: func(i int, src []byte, dst []float32) {
+		fg, bg := colorPair(seed, split, i)
+		for c := range 3 {
+			f, b := fg[c], bg[c]
+			ch := dst[c*d : (c+1)*d]
+			for j, p := range src {
+				v := byteValue[p]
+				ch[j] = b*(1-v) + f*v
+			}
+		}
+	}})
 }
 
 // minColorDistance is the least RGB distance between fashion-mnist-color's

@@ -60,17 +60,20 @@ type BufferStats struct {
 	Nodes, Shared int   // pooled-op nodes; of those, how many share memory
 	Bytes         int64 // the pooled ops' output memory after sharing
 	Unshared      int64 // what it would be with one buffer per node
+	Borrowed      bool  // the shared float32 buffers are another machine's (CompileBorrowing)
 }
 
 // planBuffers assigns the output buffers of the pooled ops of g, given the
 // machine's register of every node (gorgonia.Compile's locMap, passed as a
 // lookup because its type is gorgonia's own) and the nodes that must live
 // until the end of the run. share = false gives every node its own buffer.
-func planBuffers(g *gorgonia.ExprGraph, register func(*gorgonia.Node) (any, bool), keep gorgonia.Nodes, share bool) (BufferStats, error) {
+// The float32 arena is spare's first elements when spare is long enough,
+// else new; it is returned.
+func planBuffers(g *gorgonia.ExprGraph, register func(*gorgonia.Node) (any, bool), keep gorgonia.Nodes, share bool, spare []float32) (BufferStats, []float32, error) {
 	var st BufferStats
 	order, err := gorgonia.Sort(g)
 	if err != nil {
-		return st, fmt.Errorf("nn: sort graph: %w", err)
+		return st, nil, fmt.Errorf("nn: sort graph: %w", err)
 	}
 	slices.Reverse(order)
 	pos := make(map[*gorgonia.Node]int, len(order))
@@ -149,7 +152,7 @@ func planBuffers(g *gorgonia.ExprGraph, register func(*gorgonia.Node) (any, bool
 			r, _ := register(x)
 			rx, _ := register(op.x)
 			if overwritable(r, x) || overwritable(rx, op.x) {
-				return st, fmt.Errorf("nn: compile: %v is deferred, but a gorgonia op shares its register or its input's "+
+				return st, nil, fmt.Errorf("nn: compile: %v is deferred, but a gorgonia op shares its register or its input's "+
 					"and could overwrite the buffer they share (a graph this package has not built before: see simclr/nn/deferred.go)", x)
 			}
 		}
@@ -224,14 +227,20 @@ func planBuffers(g *gorgonia.ExprGraph, register func(*gorgonia.Node) (any, bool
 		arena[dt] = max(arena[dt], off+n)
 	}
 	mem := make(map[tensor.Dtype]any, len(arena))
+	var arena32 []float32
 	for dt, n := range arena {
 		switch dt {
 		case tensor.Float32:
-			mem[dt] = make([]float32, n)
+			if len(spare) >= n {
+				arena32, st.Borrowed = spare[:n:n], true
+			} else {
+				arena32 = make([]float32, n)
+			}
+			mem[dt] = arena32
 		case tensor.Float64:
 			mem[dt] = make([]float64, n)
 		default:
-			return st, fmt.Errorf("nn: buffer of dtype %v", dt)
+			return st, nil, fmt.Errorf("nn: buffer of dtype %v", dt)
 		}
 		st.Bytes += int64(n * int(dt.Size()))
 	}
@@ -253,7 +262,7 @@ func planBuffers(g *gorgonia.ExprGraph, register func(*gorgonia.Node) (any, bool
 			}
 		}
 	}
-	return st, nil
+	return st, arena32, nil
 }
 
 // interval is a pooled node's output buffer and its lifetime, positions

@@ -34,7 +34,7 @@ func convForward[T float32 | float64](g *convGeom, bufs *convBuffers, x, w, y []
 		for b := lo; b < hi; b++ {
 			xb, yb := x[b*xs:(b+1)*xs], y[b*ys:(b+1)*ys]
 			if g.direct {
-				gemm(false, false, g.out, g.p, g.kk, 1, w, g.kk, xb, g.p, 0, yb, g.p)
+				productNN(g.out, g.p, g.kk, w, g.kk, xb, g.p, false, yb, g.p)
 			} else {
 				pad, ext := pads[wk], exts[wk][:g.out*g.pp]
 				if g.wp == g.ow { // no extra columns (k ≤ stride): the product is y_b
@@ -42,11 +42,7 @@ func convForward[T float32 | float64](g *convGeom, bufs *convBuffers, x, w, y []
 				}
 				phasePlanes(g, xb, pad, pre)
 				for t := 0; t < nt; t++ {
-					beta := T(1)
-					if t == 0 {
-						beta = 0
-					}
-					gemm(false, false, g.out, g.pp, kt, 1, wt[t*g.out*kt:], kt, pad[g.gemmOffset(t):], g.chanLen, beta, ext, g.pp)
+					productNN(g.out, g.pp, kt, wt[t*g.out*kt:], kt, pad[g.gemmOffset(t):], g.chanLen, t > 0, ext, g.pp)
 				}
 				if g.wp != g.ow {
 					unpadRows(g, ext, yb, g.out, g.oh, g.ow)
@@ -122,21 +118,26 @@ func fromGemmWeights[T float32 | float64](g *convGeom, src, dw []T) {
 // into the ∂ of the flat phase planes, then back to dx.
 func convBackX[T float32 | float64](g *convGeom, bufs *convBuffers, w, dy, dx []T) {
 	var pads, exts [][]T
-	var wt []T
 	if g.flat != nil {
 		g = g.flat
 	}
+	// The products take the weights transposed, Wᵀ [in, out] (per tap when
+	// padded), written once here.
+	ws := scratch[T](&bufs.weights, 1, 2*g.out*g.kk)[0]
+	wT := ws[g.out*g.kk : 2*g.out*g.kk]
 	if g.padded {
-		wt = gemmWeights(g, w, scratch[T](&bufs.weights, 1, g.out*g.kk)[0])
+		transposeBlocks(gemmWeights(g, w, ws[:g.out*g.kk]), wT, g.k*g.k, g.out, g.in)
 		pads = scratch[T](&bufs.planes, g.workers, g.planesLen())
 		exts = scratch[T](&bufs.wide, g.workers, g.out*g.pp)
+	} else {
+		transposeBlocks(w, wT, 1, g.out, g.kk)
 	}
 	xs, ys := g.in*g.h*g.w, g.out*g.p
 	chunks(g.workers, g.b, func(wk, _, lo, hi int) {
 		for b := lo; b < hi; b++ {
 			dxb, dyb := dx[b*xs:(b+1)*xs], dy[b*ys:(b+1)*ys]
 			if g.direct {
-				gemm(true, false, g.kk, g.p, g.out, 1, w, g.kk, dyb, g.p, 0, dxb, g.p)
+				productNN(g.kk, g.p, g.out, wT, g.out, dyb, g.p, false, dxb, g.p)
 				continue
 			}
 			// ∂ of the phase planes: each tap adds W_ijᵀ·dy into its shifted
@@ -148,7 +149,7 @@ func convBackX[T float32 | float64](g *convGeom, bufs *convBuffers, w, dy, dx []
 				padRows(g, dyb, ext)
 			}
 			for t := 0; t < g.k*g.k; t++ {
-				gemm(true, false, g.in, g.pp, g.out, 1, wt[t*g.out*g.in:], g.in, ext, g.pp, 1, pad[g.gemmOffset(t):], g.chanLen)
+				productNN(g.in, g.pp, g.out, wT[t*g.out*g.in:], g.out, ext, g.pp, true, pad[g.gemmOffset(t):], g.chanLen)
 			}
 			unphasePlanes(g, pad, dxb)
 		}
@@ -180,7 +181,7 @@ func convBackW[T float32 | float64](g *convGeom, bufs *convBuffers, partBufs *wo
 		for b := lo; b < hi; b++ {
 			xb, dyb := x[b*xs:(b+1)*xs], dy[b*ys:(b+1)*ys]
 			if g.direct {
-				gemm(false, true, g.out, g.kk, g.p, 1, dyb, g.p, xb, g.p, 1, part, g.kk)
+				productNT(g.out, g.kk, g.p, dyb, g.p, xb, g.p, true, part, g.kk)
 				continue
 			}
 			pad, ext := pads[wk], dyb
@@ -195,7 +196,7 @@ func convBackW[T float32 | float64](g *convGeom, bufs *convBuffers, partBufs *wo
 			// column copies cost time.
 			for i := 0; i < g.k; i++ {
 				for j := 0; j < g.k; j++ {
-					gemm(false, true, g.out, g.in, g.pp, 1, ext, g.pp, pad[g.tapOffset(i, j):], g.chanLen, 1, part[g.gemmIndex(0, 0, i, j):], ldp)
+					productNT(g.out, g.in, g.pp, ext, g.pp, pad[g.tapOffset(i, j):], g.chanLen, true, part[g.gemmIndex(0, 0, i, j):], ldp)
 				}
 			}
 		}

@@ -103,7 +103,7 @@ func winoForward[T float32 | float64](g *convGeom, bufs *convBuffers, x, w, y []
 			winoPlanes(g, q, xb, planes[wk][:2*pl], pre)
 			winoInput(g, q, planes[wk][:2*pl], tr, v)
 			for xi := 0; xi < 16; xi++ {
-				gemm(false, false, g.out, q.nt, g.in, 1, u[xi*g.out*g.in:], g.in, v[xi*g.in*q.nt:], q.nt, 0, m[xi*g.out*q.nt:], q.nt)
+				productNN(g.out, q.nt, g.in, u[xi*g.out*g.in:], g.in, v[xi*g.in*q.nt:], q.nt, false, m[xi*g.out*q.nt:], q.nt)
 			}
 			winoOutput(g, q, m, s, yb)
 			if sums != nil {
@@ -277,7 +277,7 @@ func winoBackW[T float32 | float64](g *convGeom, bufs *convBuffers, partBufs *wo
 				lin2D(dm[8+l], cm[0][l], cm[1][l], nil, 1, 1, n, 0, 0, 0, 0, -1, 0)
 			}
 			for xi := 0; xi < 16; xi++ {
-				gemm(false, true, g.out, g.in, q.nt, 1, dm[xi], q.nt, v[xi*g.in*q.nt:], q.nt, 1, part[xi*g.out*g.in:], g.in)
+				productNT(g.out, g.in, q.nt, dm[xi], q.nt, v[xi*g.in*q.nt:], q.nt, true, part[xi*g.out*g.in:], g.in)
 			}
 		}
 	})

@@ -14,6 +14,11 @@ import (
 // where Go rounds twice. (A variable, so that tests compare the two.)
 var useAVX = f32.Available
 
+// use512: the Winograd transforms' row kernels (lin2D, lin2DPairs and the
+// stride-2 gatherRows) run their AVX-512 forms, with the same arithmetic
+// (package f32), when the CPU has AVX-512 F + VL.
+var use512 = f32.AVX512
+
 // Row kernels of the custom ops. Sums keep four float64 accumulators (the
 // loops are bound by the latency of one accumulator otherwise); the ReLU
 // mask is branch-free for float32 (a ReLU mask is as unpredictable as the
@@ -379,6 +384,10 @@ func gatherRows[T float32 | float64](dst, src []T, rows, n, ds, ss, s int) {
 		return
 	}
 	if d32, ok := any(dst).([]float32); ok && useAVX && s == 2 {
+		if use512 {
+			f32.Gather2D512(&d32[0], &any(src).([]float32)[0], rows, n, ds, ss)
+			return
+		}
 		f32.Gather2D(&d32[0], &any(src).([]float32)[0], rows, n, ds, ss)
 		return
 	}
@@ -422,6 +431,11 @@ func lin2D[T float32 | float64](dst, a, b, c []T, outer, inner, n, dso, dsi, sso
 	last := (outer-1)*sso + (inner-1)*ssi + n - 1
 	_, _, _, _ = dst[(outer-1)*dso+(inner-1)*dsi+n-1], a[last], b[last], c[last]
 	if d32, ok := any(dst).([]float32); ok && useAVX {
+		if use512 {
+			f32.Lin2D512(&d32[0], &any(a).([]float32)[0], &any(b).([]float32)[0], &any(c).([]float32)[0],
+				outer, inner, n, dso, dsi, sso, ssi, float32(sb), float32(sc))
+			return
+		}
 		f32.Lin2D(&d32[0], &any(a).([]float32)[0], &any(b).([]float32)[0], &any(c).([]float32)[0],
 			outer, inner, n, dso, dsi, sso, ssi, float32(sb), float32(sc))
 		return
@@ -462,6 +476,11 @@ func lin2DPairs[T float32 | float64](dst, a, b, c []T, rows, n, ds, sa, off int,
 	last := (rows-1)*sa + off + n - 1
 	_, _, _, _ = dst[(rows-1)*ds+2*n-1], a[last], b[last], c[last]
 	if d32, ok := any(dst).([]float32); ok && useAVX {
+		if use512 {
+			f32.Lin2DPairs512(&d32[0], &any(a).([]float32)[0], &any(b).([]float32)[0], &any(c).([]float32)[0],
+				rows, n, ds, sa, off, float32(sb), float32(sc))
+			return
+		}
 		f32.Lin2DPairs(&d32[0], &any(a).([]float32)[0], &any(b).([]float32)[0], &any(c).([]float32)[0],
 			rows, n, ds, sa, off, float32(sb), float32(sc))
 		return

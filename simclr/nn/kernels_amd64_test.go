@@ -31,6 +31,14 @@ func needAVX(t testing.TB) {
 	}
 }
 
+// with512 runs f with the AVX-512 row kernels on or off.
+func with512(on bool, f func()) {
+	old := use512
+	use512 = on
+	defer func() { use512 = old }()
+	f()
+}
+
 // withAVX runs f with the assembly kernels on or off.
 func withAVX(on bool, f func()) {
 	old := useAVX
@@ -161,11 +169,13 @@ func TestAVX2DKernelsMatchGo(t *testing.T) {
 			}
 			want, got := guarded(t, init), guarded(t, init)
 			withAVX(false, func() { k.f(want, src, ds, ss) })
-			k.f(got, src, ds, ss)
-			for i := range want {
-				if !closeTo(float64(got[i]), float64(want[i]), 3) {
-					t.Errorf("%s n=%d [%d] (row %d): asm %v, Go %v", k.name, n, i, i/ds, got[i], want[i])
-					break
+			for _, wide := range asmWidths() {
+				with512(wide, func() { k.f(got, src, ds, ss) })
+				for i := range want {
+					if !closeTo(float64(got[i]), float64(want[i]), 3) {
+						t.Errorf("%s n=%d avx512=%v [%d] (row %d): asm %v, Go %v", k.name, n, wide, i, i/ds, got[i], want[i])
+						break
+					}
 				}
 			}
 		}
@@ -286,11 +296,16 @@ func TestLin2DMatchesGo(t *testing.T) {
 				want[i], got[i] = sentinel, sentinel
 			}
 			withAVX(false, func() { lin2D(want, a, b, c, outer, inner, n, dso, dsi, sso, ssi, s[0], s[1]) })
-			lin2D(got, a, b, c, outer, inner, n, dso, dsi, sso, ssi, s[0], s[1])
-			for i := range want {
-				if got[i] != want[i] {
-					t.Errorf("lin2D n=%d signs %v [%d]: asm %v, Go %v", n, s, i, got[i], want[i])
-					break
+			for _, wide := range asmWidths() {
+				for i := range got {
+					got[i] = sentinel
+				}
+				with512(wide, func() { lin2D(got, a, b, c, outer, inner, n, dso, dsi, sso, ssi, s[0], s[1]) })
+				for i := range want {
+					if got[i] != want[i] {
+						t.Errorf("lin2D n=%d signs %v avx512=%v [%d]: asm %v, Go %v", n, s, wide, i, got[i], want[i])
+						break
+					}
 				}
 			}
 		}
@@ -316,22 +331,27 @@ func TestLin2DPairsMatchesGo(t *testing.T) {
 				want[i], got[i] = sentinel, sentinel
 			}
 			withAVX(false, func() { lin2DPairs(want, a, b, c, rows, n, ds, sa, off, s[0], s[1]) })
-			lin2DPairs(got, a, b, c, rows, n, ds, sa, off, s[0], s[1])
 			sep := make([]float32, 2*rows*n)
 			lin2D(sep, a, b, c, 2, rows, n, rows*n, n, off, sa, s[0], s[1])
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("lin2DPairs n=%d signs %v [%d]: asm %v, Go %v", n, s, i, got[i], want[i])
+			for _, wide := range asmWidths() {
+				for i := range got {
+					got[i] = sentinel
 				}
-				row, col := i/ds, i%ds
-				if col >= 2*n {
-					if got[i] != sentinel {
-						t.Fatalf("lin2DPairs n=%d: gap [%d] written", n, i)
+				with512(wide, func() { lin2DPairs(got, a, b, c, rows, n, ds, sa, off, s[0], s[1]) })
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("lin2DPairs n=%d signs %v avx512=%v [%d]: asm %v, Go %v", n, s, wide, i, got[i], want[i])
 					}
-					continue
-				}
-				if v := sep[(col%2)*rows*n+row*n+col/2]; got[i] != v {
-					t.Fatalf("lin2DPairs n=%d signs %v [%d] = %v, lin2D %v", n, s, i, got[i], v)
+					row, col := i/ds, i%ds
+					if col >= 2*n {
+						if got[i] != sentinel {
+							t.Fatalf("lin2DPairs n=%d: gap [%d] written", n, i)
+						}
+						continue
+					}
+					if v := sep[(col%2)*rows*n+row*n+col/2]; got[i] != v {
+						t.Fatalf("lin2DPairs n=%d signs %v [%d] = %v, lin2D %v", n, s, i, got[i], v)
+					}
 				}
 			}
 		}

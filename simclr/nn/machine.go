@@ -29,6 +29,10 @@ type Machine struct {
 	watched gorgonia.Nodes // nodes whose values Run makes safe
 	closed  bool
 
+	arena  []float32 // the float32 memory of the shared buffers (buffers.go)
+	lender *Machine  // whose arena holds this machine's buffers (CompileBorrowing), until Close
+	lent   bool      // a machine not yet closed has its buffers in arena
+
 	// Buffers: the output memory of the package's ops, shared between
 	// nodes whose lifetimes do not overlap (see buffers.go).
 	Buffers BufferStats
@@ -56,6 +60,35 @@ type Machine struct {
 // Every input node of the graph (X, NewInput nodes, any gorgonia input
 // added by the caller) must be fed at each Run.
 func (n *Net) Compile(loss *gorgonia.Node, outputs ...*gorgonia.Node) (*Machine, error) {
+	return n.compile(nil, loss, outputs)
+}
+
+// CompileBorrowing is Compile with the new machine's shared buffers in
+// the memory of lender's (a machine of another net, say the training
+// network while the kNN monitor extracts features between its epochs)
+// when they fit there, so that the two need no more memory than the
+// lender alone; else the new machine has its own, as Compile's. Until the
+// new machine is closed, lender is lent: its Run fails. Its next Run
+// after that is what it would have been without the loan, bit for bit
+// (every op writes all of its output at every run, TestBufferSharingExact),
+// but the values of its last run other than those Compile makes safe
+// (loss, H, Z, Logits, the outputs given to Compile; and the parameters'
+// gradients) are lost: read them before lending.
+func (n *Net) CompileBorrowing(lender *Machine, loss *gorgonia.Node, outputs ...*gorgonia.Node) (*Machine, error) {
+	switch {
+	case lender == nil:
+		return nil, errors.New("nn: compile: nil lender")
+	case lender.closed:
+		return nil, errors.New("nn: compile: the lender is closed")
+	case lender.lent:
+		return nil, errors.New("nn: compile: the lender's buffers are lent already")
+	case lender.net == n:
+		return nil, errors.New("nn: compile: a net cannot borrow from its own machine")
+	}
+	return n.compile(lender, loss, outputs)
+}
+
+func (n *Net) compile(lender *Machine, loss *gorgonia.Node, outputs gorgonia.Nodes) (*Machine, error) {
 	m := &Machine{net: n}
 	// Before differentiating: the gradient ops depend on the choice.
 	n.deferBNs(append(gorgonia.Nodes{loss, n.H, n.Z, n.Logits}, outputs...))
@@ -116,11 +149,18 @@ func (n *Net) Compile(loss *gorgonia.Node, outputs ...*gorgonia.Node) (*Machine,
 	// machine's plan does not hold for the second program.
 	share := !n.noSharing && !n.compiled
 	n.compiled = true
-	vm, stats, err := newTapeMachine(n.G, m.watched, share, opts...)
+	var spare []float32
+	if lender != nil {
+		spare = lender.arena
+	}
+	vm, stats, arena, err := newTapeMachine(n.G, m.watched, share, spare, opts...)
 	if err != nil {
 		return nil, err
 	}
-	m.Buffers = stats
+	m.Buffers, m.arena = stats, arena
+	if stats.Borrowed {
+		m.lender, lender.lent = lender, true
+	}
 	if err := n.setRunningStats(saved); err != nil {
 		return nil, err
 	}
@@ -131,7 +171,8 @@ func (n *Net) Compile(loss *gorgonia.Node, outputs ...*gorgonia.Node) (*Machine,
 // newTapeMachine turns gorgonia's compile panics into errors.
 // newTapeMachine compiles g, plans the output buffers of the package's ops
 // (planBuffers; keep must outlive the run) and makes the machine.
-func newTapeMachine(g *gorgonia.ExprGraph, keep gorgonia.Nodes, share bool, opts ...gorgonia.VMOpt) (vm gorgonia.VM, st BufferStats, err error) {
+// The float32 arena is spare's when it fits there.
+func newTapeMachine(g *gorgonia.ExprGraph, keep gorgonia.Nodes, share bool, spare []float32, opts ...gorgonia.VMOpt) (vm gorgonia.VM, st BufferStats, arena []float32, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("nn: compile graph: %v", r)
@@ -139,17 +180,17 @@ func newTapeMachine(g *gorgonia.ExprGraph, keep gorgonia.Nodes, share bool, opts
 	}()
 	prog, locMap, err := gorgonia.Compile(g)
 	if err != nil {
-		return nil, st, fmt.Errorf("nn: compile graph: %w", err)
+		return nil, st, nil, fmt.Errorf("nn: compile graph: %w", err)
 	}
 	register := func(x *gorgonia.Node) (any, bool) {
 		r, ok := locMap[x]
 		return r, ok
 	}
-	if st, err = planBuffers(g, register, keep, share); err != nil {
-		return nil, st, err
+	if st, arena, err = planBuffers(g, register, keep, share, spare); err != nil {
+		return nil, st, nil, err
 	}
 	opts = append(opts, gorgonia.WithPrecompiled(prog, locMap), gorgonia.WithEngine(addEngine{}))
-	return gorgonia.NewTapeMachine(g, opts...), st, nil
+	return gorgonia.NewTapeMachine(g, opts...), st, arena, nil
 }
 
 // checkNode checks that x is a node of this net's graph with its dtype.
@@ -264,6 +305,9 @@ func (m *Machine) Run(inputs map[*gorgonia.Node][]float32) error {
 
 // run executes the tape with the inputs already in place.
 func (m *Machine) run() error {
+	if m.lent {
+		return errors.New("nn: run: the machine's buffers are lent to a machine not yet closed (CompileBorrowing)")
+	}
 	m.vm.Reset()
 	for _, p := range m.learn {
 		zeroGrad(p)
@@ -301,6 +345,9 @@ func (m *Machine) Close() error {
 		return nil
 	}
 	m.closed = true
+	if m.lender != nil {
+		m.lender.lent, m.lender = false, nil
+	}
 	if err := m.vm.Close(); err != nil {
 		return fmt.Errorf("nn: close machine: %w", err)
 	}

@@ -60,3 +60,33 @@ func Lin2D(dst, a, b, c *float32, outer, inner, n, dso, dsi, sso, ssi int, sb, s
 
 //go:noescape
 func Lin2DPairs(dst, a, b, c *float32, rows, n, ds, sa, off int, sb, sc float32)
+
+// AVX512: this CPU has AVX-512 F and VL, so the GEMM tiles may be called.
+var AVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && Available
+
+//go:noescape
+func GemmNN4x64(c, a, b *float32, k, lda, ldb, ldc int, mask uint64, acc bool)
+
+//go:noescape
+func GemmNN8x16(c, a, b *float32, k, lda, ldb, ldc int, mask uint16, acc bool)
+
+//go:noescape
+func GemmNT4x4(c, a, b *float32, k, lda, ldb, ldc, nj int, acc bool)
+
+//go:noescape
+func Lin2D512(dst, a, b, c *float32, outer, inner, n, dso, dsi, sso, ssi int, sb, sc float32)
+
+//go:noescape
+func Gather2D512(dst, src *float32, rows, n, ds, ss int)
+
+//go:noescape
+func Lin2DPairs512(dst, a, b, c *float32, rows, n, ds, sa, off int, sb, sc float32)
+
+//go:noescape
+func GemmNN4x24(c, a, b *float32, k, lda, ldb, ldc int, acc bool)
+
+//go:noescape
+func GemmNN4x16(c, a, b *float32, k, lda, ldb, ldc int, mask *int32, acc bool)
+
+//go:noescape
+func GemmNT4x2(c, a, b *float32, k, lda, ldb, ldc int, mask *int32, acc bool)

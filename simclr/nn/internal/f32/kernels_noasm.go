@@ -42,3 +42,20 @@ func Lin2D(dst, a, b, c *float32, outer, inner, n, dso, dsi, sso, ssi int, sb, s
 func Lin2DPairs(dst, a, b, c *float32, rows, n, ds, sa, off int, sb, sc float32) {
 	panic(noAsm)
 }
+
+const AVX512 = false
+
+func GemmNN4x64(c, a, b *float32, k, lda, ldb, ldc int, mask uint64, acc bool) { panic(noAsm) }
+func GemmNN8x16(c, a, b *float32, k, lda, ldb, ldc int, mask uint16, acc bool) { panic(noAsm) }
+func GemmNT4x4(c, a, b *float32, k, lda, ldb, ldc, nj int, acc bool)           { panic(noAsm) }
+
+func Lin2D512(dst, a, b, c *float32, outer, inner, n, dso, dsi, sso, ssi int, sb, sc float32) {
+	panic(noAsm)
+}
+func Gather2D512(dst, src *float32, rows, n, ds, ss int) { panic(noAsm) }
+func Lin2DPairs512(dst, a, b, c *float32, rows, n, ds, sa, off int, sb, sc float32) {
+	panic(noAsm)
+}
+func GemmNN4x24(c, a, b *float32, k, lda, ldb, ldc int, acc bool)              { panic(noAsm) }
+func GemmNN4x16(c, a, b *float32, k, lda, ldb, ldc int, mask *int32, acc bool) { panic(noAsm) }
+func GemmNT4x2(c, a, b *float32, k, lda, ldb, ldc int, mask *int32, acc bool)  { panic(noAsm) }
