@@ -19,11 +19,7 @@ var (
 // time over four rows, the rest 16 at a time.
 func gemmNN(m, n, k int, a []float32, lda int, b []float32, ldb int, acc bool, c []float32, ldc int) {
 	if !useTiles || m%4 != 0 || m == 0 || n == 0 || k == 0 {
-		beta := float32(0)
-		if acc {
-			beta = 1
-		}
-		gemm(false, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+		gemmAcc(false, m, n, k, a, lda, b, ldb, acc, c, ldc)
 		return
 	}
 	tilesNN(m, n, k, a, lda, b, ldb, acc, c, ldc)
@@ -88,11 +84,7 @@ func productNN[T float32 | float64](m, n, k int, a []T, lda int, b []T, ldb int,
 		gemmNN(m, n, k, a32, lda, any(b).([]float32), ldb, acc, any(c).([]float32), ldc)
 		return
 	}
-	beta := T(0)
-	if acc {
-		beta = 1
-	}
-	gemm(false, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+	gemmAcc(false, m, n, k, a, lda, b, ldb, acc, c, ldc)
 }
 
 // gemmNT is row-major C[m, n] = A[m, k]·B[n, k]ᵀ, plus C when acc, on the
@@ -102,11 +94,7 @@ func productNN[T float32 | float64](m, n, k int, a []T, lda int, b []T, ldb int,
 // eight values at a time (an odd n's last column on the BLAS).
 func gemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, acc bool, c []float32, ldc int) {
 	if !useTiles || m%4 != 0 || m == 0 || n == 0 || k < minTileK() {
-		beta := float32(0)
-		if acc {
-			beta = 1
-		}
-		gemm(false, true, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+		gemmAcc(true, m, n, k, a, lda, b, ldb, acc, c, ldc)
 		return
 	}
 	tilesNT(m, n, k, a, lda, b, ldb, acc, c, ldc)
@@ -185,9 +173,14 @@ func productNT[T float32 | float64](m, n, k int, a []T, lda int, b []T, ldb int,
 		gemmNT(m, n, k, a32, lda, any(b).([]float32), ldb, acc, any(c).([]float32), ldc)
 		return
 	}
+	gemmAcc(true, m, n, k, a, lda, b, ldb, acc, c, ldc)
+}
+
+// gemmAcc is gemm of C = A·op(B), plus C when acc (op(B) = Bᵀ when tB).
+func gemmAcc[T float32 | float64](tB bool, m, n, k int, a []T, lda int, b []T, ldb int, acc bool, c []T, ldc int) {
 	beta := T(0)
 	if acc {
 		beta = 1
 	}
-	gemm(false, true, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+	gemm(false, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 }

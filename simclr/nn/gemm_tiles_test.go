@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestGemmNNTiles: the AVX-512 NN tiles against a float64 product, on the
+// TestGemmNNTiles: the NN tiles (AVX2, AVX-512) against a float64 product, on the
 // shapes of the convolutions and on every column count around the tiles'
 // widths, with and without accumulation, with leading dimensions wider
 // than the matrices.
@@ -16,14 +16,7 @@ func TestGemmNNTiles(t *testing.T) {
 	if !f32.Available {
 		t.Skip("this CPU has no AVX2 + FMA: gemmNN runs the BLAS (tested by every other test)")
 	}
-	for _, wide := range asmWidths() {
-		t.Run(fmt.Sprintf("avx512=%v", wide), func(t *testing.T) {
-			old := tiles512
-			tiles512 = wide
-			defer func() { tiles512 = old }()
-			testGemmNNTiles(t)
-		})
-	}
+	forEachTileForm(t, testGemmNNTiles)
 }
 
 func testGemmNNTiles(t *testing.T) {
@@ -83,14 +76,7 @@ func TestGemmNTTiles(t *testing.T) {
 	if !f32.Available {
 		t.Skip("this CPU has no AVX2 + FMA: gemmNT runs the BLAS (tested by every other test)")
 	}
-	for _, wide := range asmWidths() {
-		t.Run(fmt.Sprintf("avx512=%v", wide), func(t *testing.T) {
-			old := tiles512
-			tiles512 = wide
-			defer func() { tiles512 = old }()
-			testGemmNTTiles(t)
-		})
-	}
+	forEachTileForm(t, testGemmNTTiles)
 }
 
 func testGemmNTTiles(t *testing.T) {
@@ -180,6 +166,19 @@ func asmWidths() []bool {
 		return []bool{false, true}
 	}
 	return []bool{false}
+}
+
+// forEachTileForm runs f with the AVX2 tiles and, when the CPU has it, the
+// AVX-512 ones.
+func forEachTileForm(t *testing.T, f func(*testing.T)) {
+	for _, wide := range asmWidths() {
+		t.Run(fmt.Sprintf("avx512=%v", wide), func(t *testing.T) {
+			old := tiles512
+			tiles512 = wide
+			defer func() { tiles512 = old }()
+			f(t)
+		})
+	}
 }
 
 // tileVariant is one setting of the products: the BLAS, the AVX2 tiles or
