@@ -52,7 +52,7 @@ func writeFashionMNIST(t testing.TB, dir string, n, m int) {
 // before, exceeds it four times over.
 func TestPretrainMemoryBounded(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains two cells")
+		t.Skip("-short: trains two pretraining cells to compare their live heaps; make test runs it")
 	}
 	dir := t.TempDir()
 	writeFashionMNIST(t, dir, 6000, 300)
