@@ -106,13 +106,21 @@ func jobID(task string) string {
 	return string(m[1])
 }
 
-// startNow makes a requeued array task eligible at once: Slurm holds a
-// requeued batch job about two minutes before it may start again.
+// startNow makes a requeued array task eligible early: Slurm holds a
+// requeued batch job about two minutes before it may start again
+// (batch_requeue_fini: the credential lifetime + 1 s), because slurmd
+// refuses a launch credential no newer than the kill that requeued the
+// job (whole seconds: slurm_cred_revoked), and slurmctld then ends the job
+// FAILED instead of requeueing it ("Killing non-startable batch job").
+// So the task is released two seconds after it is seen back in the queue
+// (the kill came before that), not at once: released within the kill's
+// second, it was once lost that way.
 func startNow(t *testing.T, task string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if jobState(task) == "PENDING" {
+			time.Sleep(2 * time.Second)
 			if out, err := exec.Command("scontrol", "update", "JobId="+task, "StartTime=now").CombinedOutput(); err == nil {
 				return
 			} else {
@@ -201,6 +209,10 @@ func TestSlurm(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			dumpLogs()
+			for i := range 3 {
+				out, _ := exec.Command("scontrol", "-o", "show", "job", fmt.Sprintf("%s_%d", arrayID, i)).CombinedOutput()
+				t.Logf("scontrol show job %s_%d: %s", arrayID, i, out)
+			}
 		}
 	})
 	shardPath := func(i int) string {

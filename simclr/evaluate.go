@@ -179,27 +179,32 @@ type inferenceNet struct {
 // lender cannot run until the machine is closed. The caller closes it.
 func (c *cell) inference(st *nn.State, set *data.Set, feat string, lender *nn.Machine) (*inferenceNet, error) {
 	withHead := feat == "z"
-	net, err := nn.Build(arch(&c.cfg, set.C, 0, withHead), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
-	if err != nil {
-		return nil, fmt.Errorf("build inference network: %w", err)
-	}
-	if err := net.SetState(st); err != nil {
-		return nil, fmt.Errorf("load encoder: %w", err)
-	}
-	out := net.H
-	if withHead {
-		out = net.Z
-	}
-	var m *nn.Machine
-	if lender != nil {
-		m, err = net.CompileBorrowing(lender, nil)
-	} else {
-		m, err = net.Compile(nil)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("compile inference network: %w", err)
-	}
-	return &inferenceNet{net: net, m: m, out: out}, nil
+	var inf *inferenceNet
+	err := compiled(func() error {
+		net, err := nn.Build(arch(&c.cfg, set.C, 0, withHead), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
+		if err != nil {
+			return fmt.Errorf("build inference network: %w", err)
+		}
+		if err := net.SetState(st); err != nil {
+			return fmt.Errorf("load encoder: %w", err)
+		}
+		out := net.H
+		if withHead {
+			out = net.Z
+		}
+		var m *nn.Machine
+		if lender != nil {
+			m, err = net.CompileBorrowing(lender, nil)
+		} else {
+			m, err = net.Compile(nil)
+		}
+		if err != nil {
+			return fmt.Errorf("compile inference network: %w", err)
+		}
+		inf = &inferenceNet{net: net, m: m, out: out}
+		return nil
+	})
+	return inf, err
 }
 
 // extract is cell.extract on this network; set has its image shape.
@@ -268,16 +273,26 @@ func (c *cell) finetune(ctx context.Context, st *nn.State, sub *data.Set, frac f
 func (c *cell) classify(ctx context.Context, st *nn.State) ([]int, error) {
 	set := c.test
 	classes := len(c.classes)
-	net, err := nn.Build(arch(&c.cfg, set.C, classes, false), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
+	var (
+		net *nn.Net
+		m   *nn.Machine
+	)
+	err := compiled(func() (err error) {
+		net, err = nn.Build(arch(&c.cfg, set.C, classes, false), evalBatch, set.C, set.H, set.W, false, c.cfg.Seed)
+		if err != nil {
+			return fmt.Errorf("build classifier: %w", err)
+		}
+		if err := net.SetState(st); err != nil {
+			return fmt.Errorf("load classifier: %w", err)
+		}
+		m, err = net.Compile(nil)
+		if err != nil {
+			return fmt.Errorf("compile classifier: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("build classifier: %w", err)
-	}
-	if err := net.SetState(st); err != nil {
-		return nil, fmt.Errorf("load classifier: %w", err)
-	}
-	m, err := net.Compile(nil)
-	if err != nil {
-		return nil, fmt.Errorf("compile classifier: %w", err)
+		return nil, err
 	}
 	defer m.Close()
 	pred := make([]int, set.N)

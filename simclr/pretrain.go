@@ -2,6 +2,7 @@ package simclr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -15,6 +16,20 @@ import (
 	"github.com/simclr-ablate/simclr-ablate/simclr/nn"
 	"github.com/simclr-ablate/simclr-ablate/simclr/optim"
 )
+
+// compiled runs build, which builds a network and compiles it, and runs it
+// again when the graph had two nodes of one hash (nn.ErrHashCollision,
+// about one graph in 10⁵): the rebuilt network's ops hash differently.
+// The network's initial weights come from the seed, so the rebuilt one
+// trains the same.
+func compiled(build func() error) error {
+	for try := 1; ; try++ {
+		err := build()
+		if !errors.Is(err, nn.ErrHashCollision) || try == 3 {
+			return err
+		}
+	}
+}
 
 // arch is the network a config asks for; classes > 0 adds a classifier.
 func arch(c *Config, inChannels, classes int, withHead bool) nn.Arch {
@@ -311,17 +326,28 @@ func (c *cell) pretrain(ctx context.Context) (*nn.State, error) {
 		return nil, err
 	}
 	loader := newLoader(set, a, b, n, cfg.Seed)
-	net, err := nn.Build(arch(cfg, set.C, 0, true), 2*n, set.C, set.H, set.W, true, cfg.Seed)
+	var (
+		net       *nn.Net
+		loss, sim *G.Node
+		m         *nn.Machine
+	)
+	err = compiled(func() (err error) {
+		net, err = nn.Build(arch(cfg, set.C, 0, true), 2*n, set.C, set.H, set.W, true, cfg.Seed)
+		if err != nil {
+			return fmt.Errorf("build network: %w", err)
+		}
+		loss, sim, err = nn.NTXent(net.Z, n, cfg.Temperature)
+		if err != nil {
+			return fmt.Errorf("build loss: %w", err)
+		}
+		m, err = net.Compile(loss)
+		if err != nil {
+			return fmt.Errorf("compile network: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("build network: %w", err)
-	}
-	loss, sim, err := nn.NTXent(net.Z, n, cfg.Temperature)
-	if err != nil {
-		return nil, fmt.Errorf("build loss: %w", err)
-	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		return nil, fmt.Errorf("compile network: %w", err)
+		return nil, err
 	}
 	defer m.Close()
 	peak, err := optim.ScaleLR(cfg.LR, cfg.LRScaling, n)
@@ -386,23 +412,34 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 	}
 	loader := newLoader(set, a, b, n, cfg.Seed)
 	classes := len(c.classes)
-	net, err := nn.Build(arch(cfg, set.C, classes, false), 2*n, set.C, set.H, set.W, true, cfg.Seed)
-	if err != nil {
-		return nil, fmt.Errorf("build network: %w", err)
-	}
-	if init != nil {
-		if err := net.SetState(init); err != nil {
-			return nil, fmt.Errorf("load pretrained encoder: %w", err)
+	var (
+		net          *nn.Net
+		onehot, loss *G.Node
+		m            *nn.Machine
+	)
+	err = compiled(func() (err error) {
+		net, err = nn.Build(arch(cfg, set.C, classes, false), 2*n, set.C, set.H, set.W, true, cfg.Seed)
+		if err != nil {
+			return fmt.Errorf("build network: %w", err)
 		}
-	}
-	onehot := G.NewMatrix(net.G, tensor.Float32, G.WithShape(2*n, classes), G.WithName("onehot"))
-	loss, err := nn.SoftmaxCrossEntropy(net.Logits, onehot)
+		if init != nil {
+			if err := net.SetState(init); err != nil {
+				return fmt.Errorf("load pretrained encoder: %w", err)
+			}
+		}
+		onehot = G.NewMatrix(net.G, tensor.Float32, G.WithShape(2*n, classes), G.WithName("onehot"))
+		loss, err = nn.SoftmaxCrossEntropy(net.Logits, onehot)
+		if err != nil {
+			return fmt.Errorf("build loss: %w", err)
+		}
+		m, err = net.Compile(loss)
+		if err != nil {
+			return fmt.Errorf("compile network: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("build loss: %w", err)
-	}
-	m, err := net.Compile(loss)
-	if err != nil {
-		return nil, fmt.Errorf("compile network: %w", err)
+		return nil, err
 	}
 	defer m.Close()
 	peak, err := optim.ScaleLR(lr, scaling, n)

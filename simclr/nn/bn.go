@@ -40,6 +40,7 @@ import (
 // from x with the same arithmetic, so every value is bit-identical to the
 // op that stores y.
 type bnOp struct {
+	serial   uint64       // its hash (writeOpHash)
 	shape    tensor.Shape // x
 	c, hw    int
 	dt       tensor.Dtype
@@ -125,7 +126,7 @@ func (op *bnOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) { return 
 func (op *bnOp) ReturnsPtr() bool                                      { return false }
 func (op *bnOp) CallsExtern() bool                                     { return false }
 func (op *bnOp) OverwritesInput() int                                  { return -1 }
-func (op *bnOp) WriteHash(h hash.Hash)                                 { fmt.Fprintf(h, "nn.bn%p", op) }
+func (op *bnOp) WriteHash(h hash.Hash)                                 { writeOpHash(h, "bn", &op.serial) }
 func (op *bnOp) Hashcode() uint32                                      { return hashOf(op) }
 func (op *bnOp) String() string {
 	kind := "BatchNorm"
@@ -308,8 +309,9 @@ func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gor
 // in the forward op for the bnGradParamOps, which take ∂x as their input
 // so that they run after it.
 type bnGradXOp struct {
-	fwd *bnOp
-	out tensor.Tensor
+	serial uint64 // its hash (writeOpHash)
+	fwd    *bnOp
+	out    tensor.Tensor
 }
 
 func (op *bnGradXOp) Arity() int { return 4 }
@@ -322,7 +324,7 @@ func (op *bnGradXOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 func (op *bnGradXOp) ReturnsPtr() bool      { return false }
 func (op *bnGradXOp) CallsExtern() bool     { return false }
 func (op *bnGradXOp) OverwritesInput() int  { return -1 }
-func (op *bnGradXOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "nn.bngradx%p", op) }
+func (op *bnGradXOp) WriteHash(h hash.Hash) { writeOpHash(h, "bngradx", &op.serial) }
 func (op *bnGradXOp) Hashcode() uint32      { return hashOf(op) }
 func (op *bnGradXOp) String() string        { return fmt.Sprintf("BatchNormGradX%v", op.fwd.shape) }
 
@@ -406,9 +408,10 @@ func bnBackward[T float32 | float64](f *bnOp, x, gamma, dy, y, dx []T) {
 // bnOp, [1, C, 1, 1], from the sums its bnGradXOp (the op's input, which it
 // does not read) left in the forward op.
 type bnGradParamOp struct {
-	fwd  *bnOp
-	beta bool
-	out  tensor.Tensor
+	serial uint64 // its hash (writeOpHash)
+	fwd    *bnOp
+	beta   bool
+	out    tensor.Tensor
 }
 
 func (op *bnGradParamOp) Arity() int    { return 1 }
@@ -416,11 +419,17 @@ func (op *bnGradParamOp) Type() hm.Type { return hm.NewFnType(fourD(), fourD()) 
 func (op *bnGradParamOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{1, op.fwd.c, 1, 1}, nil
 }
-func (op *bnGradParamOp) ReturnsPtr() bool      { return false }
-func (op *bnGradParamOp) CallsExtern() bool     { return false }
-func (op *bnGradParamOp) OverwritesInput() int  { return -1 }
-func (op *bnGradParamOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "nn.bngradp%v%p", op.beta, op) }
-func (op *bnGradParamOp) Hashcode() uint32      { return hashOf(op) }
+func (op *bnGradParamOp) ReturnsPtr() bool     { return false }
+func (op *bnGradParamOp) CallsExtern() bool    { return false }
+func (op *bnGradParamOp) OverwritesInput() int { return -1 }
+func (op *bnGradParamOp) WriteHash(h hash.Hash) {
+	kind := "bngradgamma"
+	if op.beta {
+		kind = "bngradbeta"
+	}
+	writeOpHash(h, kind, &op.serial)
+}
+func (op *bnGradParamOp) Hashcode() uint32 { return hashOf(op) }
 func (op *bnGradParamOp) String() string {
 	if op.beta {
 		return fmt.Sprintf("BatchNormGradBeta%v", op.fwd.shape)

@@ -80,9 +80,10 @@ type convBuffers struct {
 
 // convOp is the forward convolution: (x, w) -> y.
 type convOp struct {
-	g    *convGeom
-	out  tensor.Tensor
-	bufs convBuffers
+	serial uint64 // its hash (writeOpHash)
+	g      *convGeom
+	out    tensor.Tensor
+	bufs   convBuffers
 
 	// noGradX: x needs no gradient (see DiffWRT).
 	noGradX bool
@@ -131,7 +132,7 @@ func (op *convOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 func (op *convOp) ReturnsPtr() bool      { return false }
 func (op *convOp) CallsExtern() bool     { return false }
 func (op *convOp) OverwritesInput() int  { return -1 }
-func (op *convOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "nn.conv%p", op) }
+func (op *convOp) WriteHash(h hash.Hash) { writeOpHash(h, "conv", &op.serial) }
 func (op *convOp) Hashcode() uint32      { return hashOf(op) }
 func (op *convOp) String() string        { return "Conv" + op.g.String() }
 
@@ -180,10 +181,11 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 
 // convGradXOp is ∂L/∂x of the convolution: (w, dy) -> dx.
 type convGradXOp struct {
-	g    *convGeom
-	out  tensor.Tensor
-	bufs convBuffers // with g.back as convOp's, dy in x's place; else ∂ of x's planes and wide dy rows
-	flip workspace   // one slice: the flipped, transposed weights for g.back (flipWeights)
+	serial uint64 // its hash (writeOpHash)
+	g      *convGeom
+	out    tensor.Tensor
+	bufs   convBuffers // with g.back as convOp's, dy in x's place; else ∂ of x's planes and wide dy rows
+	flip   workspace   // one slice: the flipped, transposed weights for g.back (flipWeights)
 }
 
 func (op *convGradXOp) Arity() int { return 2 }
@@ -196,7 +198,7 @@ func (op *convGradXOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 func (op *convGradXOp) ReturnsPtr() bool      { return false }
 func (op *convGradXOp) CallsExtern() bool     { return false }
 func (op *convGradXOp) OverwritesInput() int  { return -1 }
-func (op *convGradXOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "nn.convgradx%p", op) }
+func (op *convGradXOp) WriteHash(h hash.Hash) { writeOpHash(h, "convgradx", &op.serial) }
 func (op *convGradXOp) Hashcode() uint32      { return hashOf(op) }
 func (op *convGradXOp) String() string        { return "ConvGradX" + op.g.String() }
 
@@ -232,11 +234,12 @@ func (op *convGradXOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 
 // convGradWOp is ∂L/∂w of the convolution: (x, dy) -> dw.
 type convGradWOp struct {
-	g     *convGeom
-	pre   *bnOp // as convOp.pre
-	out   tensor.Tensor
-	bufs  convBuffers // x's phase planes and wide dy rows (weights unused)
-	parts *workspace  // per chunk: partial dW (shared by the graph's convolutions)
+	serial uint64 // its hash (writeOpHash)
+	g      *convGeom
+	pre    *bnOp // as convOp.pre
+	out    tensor.Tensor
+	bufs   convBuffers // x's phase planes and wide dy rows (weights unused)
+	parts  *workspace  // per chunk: partial dW (shared by the graph's convolutions)
 }
 
 func (op *convGradWOp) Arity() int { return 2 }
@@ -249,7 +252,7 @@ func (op *convGradWOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 func (op *convGradWOp) ReturnsPtr() bool      { return false }
 func (op *convGradWOp) CallsExtern() bool     { return false }
 func (op *convGradWOp) OverwritesInput() int  { return -1 }
-func (op *convGradWOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "nn.convgradw%p", op) }
+func (op *convGradWOp) WriteHash(h hash.Hash) { writeOpHash(h, "convgradw", &op.serial) }
 func (op *convGradWOp) Hashcode() uint32      { return hashOf(op) }
 func (op *convGradWOp) String() string        { return "ConvGradW" + op.g.String() }
 

@@ -168,6 +168,29 @@ func (n *Net) compile(lender *Machine, loss *gorgonia.Node, outputs gorgonia.Nod
 	return m, nil
 }
 
+// ErrHashCollision is Compile's error for a graph in which two nodes have
+// the same 32-bit hash: gorgonia.Compile would give both the first one's
+// value (op.go). It happens to about one graph in 10⁵ of this package's
+// (a few hundred nodes); building the network again gives its ops new
+// hashes (simclr does, up to three times).
+var ErrHashCollision = errors.New("nn: compile: two nodes of the graph have one hash (gorgonia would merge them); build the network again")
+
+// hashCollision returns two nodes of g with the same Hashcode, if any.
+// gorgonia's AddNode keeps one node per hash for equal nodes (same op
+// hash, children, type and shape), so two nodes of a graph with one hash
+// are different nodes.
+func hashCollision(g *gorgonia.ExprGraph) (a, b *gorgonia.Node, ok bool) {
+	seen := make(map[uint32]*gorgonia.Node)
+	for _, n := range g.AllNodes() {
+		h := n.Hashcode()
+		if m, dup := seen[h]; dup && m != n {
+			return m, n, true
+		}
+		seen[h] = n
+	}
+	return nil, nil, false
+}
+
 // newTapeMachine turns gorgonia's compile panics into errors.
 // newTapeMachine compiles g, plans the output buffers of the package's ops
 // (planBuffers; keep must outlive the run) and makes the machine.
@@ -178,6 +201,9 @@ func newTapeMachine(g *gorgonia.ExprGraph, keep gorgonia.Nodes, share bool, spar
 			err = fmt.Errorf("nn: compile graph: %v", r)
 		}
 	}()
+	if a, b, ok := hashCollision(g); ok {
+		return nil, st, nil, fmt.Errorf("%w: %v and %v", ErrHashCollision, a, b)
+	}
 	prog, locMap, err := gorgonia.Compile(g)
 	if err != nil {
 		return nil, st, nil, fmt.Errorf("nn: compile graph: %w", err)

@@ -16,10 +16,11 @@ import (
 // writing into a buffer kept across runs. Its gradient with respect to
 // every input is reluGradOp(y, dy) = dy where y > 0, else 0.
 type reluOp struct {
-	arity int
-	shape tensor.Shape
-	dt    tensor.Dtype
-	out   tensor.Tensor
+	serial uint64 // its hash (writeOpHash)
+	arity  int
+	shape  tensor.Shape
+	dt     tensor.Dtype
+	out    tensor.Tensor
 
 	// pre[i]: input i ([B, C, H, W]) is the input of a deferred BN
 	// (bnOp.deferred), applied here.
@@ -65,7 +66,7 @@ func (op *reluOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 func (op *reluOp) ReturnsPtr() bool      { return false }
 func (op *reluOp) CallsExtern() bool     { return false }
 func (op *reluOp) OverwritesInput() int  { return -1 }
-func (op *reluOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "nn.relu%p", op) }
+func (op *reluOp) WriteHash(h hash.Hash) { writeOpHash(h, "relu", &op.serial) }
 func (op *reluOp) Hashcode() uint32      { return hashOf(op) }
 func (op *reluOp) String() string {
 	if op.arity == 2 {
@@ -231,8 +232,9 @@ func (op *reluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 
 // reluGradOp is (y, dy) -> dy·[y > 0].
 type reluGradOp struct {
-	fwd *reluOp
-	out tensor.Tensor
+	serial uint64 // its hash (writeOpHash)
+	fwd    *reluOp
+	out    tensor.Tensor
 }
 
 func (op *reluGradOp) Arity() int { return 2 }
@@ -245,7 +247,7 @@ func (op *reluGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 func (op *reluGradOp) ReturnsPtr() bool      { return false }
 func (op *reluGradOp) CallsExtern() bool     { return false }
 func (op *reluGradOp) OverwritesInput() int  { return -1 }
-func (op *reluGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "nn.relugrad%p", op) }
+func (op *reluGradOp) WriteHash(h hash.Hash) { writeOpHash(h, "relugrad", &op.serial) }
 func (op *reluGradOp) Hashcode() uint32      { return hashOf(op) }
 func (op *reluGradOp) String() string        { return "Grad" + op.fwd.String() }
 
