@@ -77,6 +77,12 @@
 //     nodes for later operations (H came out divided by 4 after a training
 //     run): Run makes the values of H, Z, Logits, the loss and Compile's
 //     extra outputs right, and NTXent's sim is a node nothing consumes.
+//   - gorgonia.Compile merges nodes by their 32-bit hash alone (value
+//     numbering, no equality check): of two nodes with one hash, the
+//     second silently reads the first's value. The package's ops hash by
+//     a serial number never reused (op.go), and Compile refuses a graph
+//     with two nodes of one hash (ErrHashCollision; TestHashCollision
+//     builds such a graph), which the caller builds again.
 //
 // Inputs are float32 only through this API; float64 graphs exist for the
 // package's finite-difference tests.
