@@ -31,6 +31,18 @@ func compiled(build func() error) error {
 	}
 }
 
+// compileLoss compiles net for loss, whose construction returned err.
+func compileLoss(net *nn.Net, loss *G.Node, err error) (*nn.Machine, error) {
+	if err != nil {
+		return nil, fmt.Errorf("build loss: %w", err)
+	}
+	m, err := net.Compile(loss)
+	if err != nil {
+		return nil, fmt.Errorf("compile network: %w", err)
+	}
+	return m, nil
+}
+
 // arch is the network a config asks for; classes > 0 adds a classifier.
 func arch(c *Config, inChannels, classes int, withHead bool) nn.Arch {
 	a := nn.Arch{
@@ -337,14 +349,8 @@ func (c *cell) pretrain(ctx context.Context) (*nn.State, error) {
 			return fmt.Errorf("build network: %w", err)
 		}
 		loss, sim, err = nn.NTXent(net.Z, n, cfg.Temperature)
-		if err != nil {
-			return fmt.Errorf("build loss: %w", err)
-		}
-		m, err = net.Compile(loss)
-		if err != nil {
-			return fmt.Errorf("compile network: %w", err)
-		}
-		return nil
+		m, err = compileLoss(net, loss, err)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -429,14 +435,8 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 		}
 		onehot = G.NewMatrix(net.G, tensor.Float32, G.WithShape(2*n, classes), G.WithName("onehot"))
 		loss, err = nn.SoftmaxCrossEntropy(net.Logits, onehot)
-		if err != nil {
-			return fmt.Errorf("build loss: %w", err)
-		}
-		m, err = net.Compile(loss)
-		if err != nil {
-			return fmt.Errorf("compile network: %w", err)
-		}
-		return nil
+		m, err = compileLoss(net, loss, err)
+		return err
 	})
 	if err != nil {
 		return nil, err
