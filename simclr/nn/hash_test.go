@@ -5,18 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"testing"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// collidingReLUs builds, in a new graph, s = Σ relu(a) + Σ relu(b) with
-// a = [1 2 3 4] and b = 10a, where the two ReLU nodes have the same
+// collidingReLUs builds, in a new graph, s = relu(a) + relu(b) with
+// a = [1 2 3 4] and b = 10a (s = [11 22 33 44]), where the two ReLU nodes
+// have the same
 // 32-bit hash: their ops' serial numbers are found by a birthday search
 // over the hash gorgonia computes (Node.WriteHash: type and shape, the
 // op's hash, the children's count and hashes).
-func collidingReLUs(t *testing.T) (g *gorgonia.ExprGraph, ra, rb, s *gorgonia.Node) {
+// With collide false, the two nodes' hashes differ.
+func collidingReLUs(t *testing.T, collide bool) (g *gorgonia.ExprGraph, ra, rb, s *gorgonia.Node) {
 	t.Helper()
 	shape := tensor.Shape{1, 1, 2, 2}
 	build := func(sa, sb uint64) (*gorgonia.ExprGraph, *gorgonia.Node, *gorgonia.Node, *gorgonia.Node) {
@@ -29,11 +32,19 @@ func collidingReLUs(t *testing.T) (g *gorgonia.ExprGraph, ra, rb, s *gorgonia.No
 			return gorgonia.Must(gorgonia.ApplyOp(&reluOp{serial: serial, arity: 1, shape: shape.Clone(), dt: tensor.Float32, inputs: gorgonia.Nodes{x}}, x))
 		}
 		ra, rb := relu(a, sa), relu(b, sb)
-		s := gorgonia.Must(gorgonia.Add(gorgonia.Must(gorgonia.Sum(ra)), gorgonia.Must(gorgonia.Sum(rb))))
+		// One node over both (of two nodes of one op, each over one of
+		// them, gorgonia's AddNode would keep one already).
+		s := gorgonia.Must(gorgonia.Add(ra, rb))
 		return g, ra, rb, s
 	}
 	// The hash of relu(x) with serial n, as gorgonia computes it.
-	_, ra0, rb0, _ := build(1<<40, 1<<40+1)
+	g, ra0, rb0, s := build(1<<40, 1<<40+1)
+	if !collide {
+		if ra0.Hashcode() == rb0.Hashcode() {
+			t.Fatal("serials 2⁴⁰ and 2⁴⁰+1 collide")
+		}
+		return g, ra0, rb0, s
+	}
 	hashOfReLU := func(r *gorgonia.Node, serial uint64) uint32 {
 		h := fnv.New32a()
 		fmt.Fprintf(h, "%v%v", r.Type(), r.Shape())
@@ -71,25 +82,32 @@ func collidingReLUs(t *testing.T) (g *gorgonia.ExprGraph, ra, rb, s *gorgonia.No
 // second reads the first's value, silently) and that Compile refuses such
 // a graph instead.
 func TestHashCollision(t *testing.T) {
-	g, _, _, s := collidingReLUs(t)
-
-	// gorgonia alone: Σ relu(b) is computed as Σ relu(a).
-	prog, locMap, err := gorgonia.Compile(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := gorgonia.NewTapeMachine(g, gorgonia.WithPrecompiled(prog, locMap))
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	if got := s.Value().Data().(float32); got != 10+10 {
-		t.Errorf("gorgonia.Compile of colliding nodes: sum %v, want 20 (10 + 10: the trap this test shows; 110 is right)", got)
+	// gorgonia alone: with a collision, relu(b) reads relu(a)'s value.
+	for _, tc := range []struct {
+		collide bool
+		want    []float32
+	}{
+		{false, []float32{11, 22, 33, 44}},
+		{true, []float32{2, 4, 6, 8}}, // 2·relu(a): the trap
+	} {
+		g, _, _, s := collidingReLUs(t, tc.collide)
+		prog, locMap, err := gorgonia.Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm := gorgonia.NewTapeMachine(g, gorgonia.WithPrecompiled(prog, locMap))
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Value().Data().([]float32); !slices.Equal(got, tc.want) {
+			t.Errorf("gorgonia.Compile, collision %v: s = %v, want %v", tc.collide, got, tc.want)
+		}
+		vm.Close()
 	}
 
 	// This package: refused.
-	g, _, _, _ = collidingReLUs(t)
-	_, _, _, err = newTapeMachine(g, nil, true, nil)
+	g, _, _, _ := collidingReLUs(t, true)
+	_, _, _, err := newTapeMachine(g, nil, true, nil)
 	if !errors.Is(err, ErrHashCollision) {
 		t.Fatalf("newTapeMachine of colliding nodes: %v, want ErrHashCollision", err)
 	}

@@ -172,7 +172,8 @@ func (n *Net) compile(lender *Machine, loss *gorgonia.Node, outputs gorgonia.Nod
 // the same 32-bit hash: gorgonia.Compile would give both the first one's
 // value (op.go). It happens to about one graph in 10⁵ of this package's
 // (a few hundred nodes); building the network again gives its ops new
-// hashes (simclr does, up to three times).
+// hashes (simclr does, up to three times). Two colliding leaves (inputs
+// and parameters hash by name and shape) collide again: that graph fails.
 var ErrHashCollision = errors.New("nn: compile: two nodes of the graph have one hash (gorgonia would merge them); build the network again")
 
 // hashCollision returns two nodes of g with the same Hashcode, if any.
