@@ -26,6 +26,10 @@
 #   WORKERS=0             DataLoader worker processes (counted in THREADS)
 #   VIEWS=go              view randomness of the PyTorch side: go (Go's
 #                         streams: the same views) or torch (torch's generator)
+#   INIT=torch            initial weights of the PyTorch side: torch (its own
+#                         draws, the same distribution) or go (Go's: the
+#                         encoder a random-init run of the cell keeps, which is
+#                         where the Go run starts)
 #   KEEP=                 non-empty: keep the temporary folder (databases, JSON)
 #   RUNNER=bin/runner  PYTHON=/usr/bin/python3
 set -euo pipefail
@@ -38,6 +42,7 @@ SET=${SET:-}
 THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-0}
 VIEWS=${VIEWS:-go}
+INIT=${INIT:-torch}
 RUNNER=${RUNNER:-bin/runner}
 PYTHON=${PYTHON:-/usr/bin/python3}
 
@@ -51,6 +56,10 @@ for s in $seeds; do
 	'' | *[!0-9]*) echo "crosscheck: SEEDS=\"$SEEDS\": seed \"$s\" is not a non-negative integer" >&2; exit 2 ;;
 	esac
 done
+case $INIT in
+go | torch) ;;
+*) echo "crosscheck: INIT=\"$INIT\": want go or torch" >&2; exit 2 ;;
+esac
 if [ ! -x "$RUNNER" ]; then
 	echo "crosscheck: $RUNNER not found (make build)" >&2
 	exit 2
@@ -77,7 +86,7 @@ label=$("$PYTHON" bench/cell_util.py grid "$tmp/plan.json" "$CELL" "$tmp")
 "$PYTHON" bench/cell_util.py same "$tmp/cell.json" "$tmp/cell-plan.json"
 
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
-echo "crosscheck: $GRID cell \"$label\", seeds $seeds, $THREADS threads (torch workers $WORKERS, views $VIEWS)"
+echo "crosscheck: $GRID cell \"$label\", seeds $seeds, $THREADS threads (torch workers $WORKERS, views $VIEWS, initial weights $INIT)"
 if awk -v l="$load" -v t="$THREADS" 'BEGIN {exit !(l > 0.5)}'; then
 	echo "crosscheck: load average $load at the start: other processes share the cores (scores are unaffected, times are)"
 fi
@@ -95,8 +104,25 @@ for s in $seeds; do
 	if [ "$s" = "$(echo $seeds | cut -d' ' -f1)" ]; then
 		checksum=(--checksum)
 	fi
+	init=()
+	if [ "$INIT" = go ]; then
+		# Go's initial state of this cell and seed: a random-init run of the
+		# same settings keeps it (simclr builds both networks alike from the
+		# seed); its own probe is cut to 1 000 images, which the state
+		# does not depend on.
+		mkdir -p "$tmp/init.$s"
+		GOMAXPROCS=$THREADS OPENBLAS_NUM_THREADS=1 "$RUNNER" run "$tmp/cell.toml" --db "$tmp/init.$s/init.db" \
+			--set "seeds=[$s]" --set method=random-init --set save_encoder=true --set eval_subset=1000 \
+			--set test_subset=1000 --progress log 2>"$tmp/init.$s.log" >/dev/null || {
+			echo "crosscheck: go random-init run of seed $s failed:" >&2
+			tail -5 "$tmp/init.$s.log" >&2
+			exit 1
+		}
+		f=$(find "$tmp/init.$s/artifacts" -name encoder.safetensors)
+		init=(--init "$f")
+	fi
 	OMP_NUM_THREADS=$THREADS "$PYTHON" bench/torch_reference_cell.py --config "$tmp/cell.json" --seed "$s" \
-		--threads "$THREADS" --workers "$WORKERS" --views "$VIEWS" "${checksum[@]}" >"$tmp/torch.$s.json"
+		--threads "$THREADS" --workers "$WORKERS" --views "$VIEWS" "${checksum[@]}" "${init[@]}" >"$tmp/torch.$s.json"
 done
-echo "== $GRID \"$label\": linear probe on the test subset (torch: views $VIEWS)"
+echo "== $GRID \"$label\": linear probe on the test subset (torch: views $VIEWS, initial weights $INIT)"
 "$PYTHON" bench/cell_util.py crosscheck "$tmp" $seeds

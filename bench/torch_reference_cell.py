@@ -20,7 +20,9 @@ in short:
   model     the encoder, head and BatchNorm of simclr/nn (CIFAR-stem ResNet,
             BasicBlocks, Kaiming-normal fan_out convs, PyTorch Linear init):
             the same distribution of initial weights, not the same draws
-            (Go seeds math/rand v1)
+            (Go seeds math/rand v1); --init FILE starts from Go's own initial
+            weights instead: the encoder.safetensors a random-init cell of
+            the same settings and seed keeps with save_encoder = true
   training  NT-Xent over the 2N views, one forward per step with both
             branches in one batch (BatchNorm statistics over 2N), the same
             optimizer semantics and weight-decay exclusions (BN scale and
@@ -40,6 +42,7 @@ Usage:
   bin/runner plan GRID.toml --json > plan.json
   /usr/bin/python3 bench/torch_reference_cell.py --config plan.json --cell LABEL [--seed S]
       [--threads 2] [--workers 0] [--views go|torch] [--checksum] [--data-dir DIR]
+      [--init ENCODER.safetensors]
 
 --config takes the array plan --json prints (with --cell: a label, or a
 0-based cell index), one of its objects, or a bare config object.
@@ -91,6 +94,57 @@ BLUR_SIGMA_MIN, BLUR_SIGMA_MAX, BLUR_KERNEL_FRAC = 0.1, 2.0, 0.1
 
 class BadInput(Exception):
     """A setting this replica cannot run: exit 2 before anything runs."""
+
+
+# The reader of docs/artifacts.md (Debian ships no safetensors package).
+DTYPES = {"F32": torch.float32, "I64": torch.int64}
+ENCODER_FORMAT = "simclr-ablate encoder 1"  # simclr.EncoderFormat
+
+
+def read_safetensors(path):
+    """Returns ({name: tensor}, metadata) of a safetensors file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    tensors = {}
+    for name, t in header.items():
+        begin, end = t["data_offsets"]
+        dtype = DTYPES[t["dtype"]]
+        raw = bytearray(data[8 + n + begin:8 + n + end])  # writable: frombuffer shares it
+        x = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+        tensors[name] = x.reshape(t["shape"])
+    return tensors, meta
+
+
+def read_init(path, cfg):
+    """Go's initial state of the cell's network from an encoder file
+    (simclr.MarshalEncoder) of a random-init cell with the cell's seed:
+    BadInput when it is not one, or not of this seed."""
+    try:
+        state, meta = read_safetensors(path)
+    except (OSError, ValueError, KeyError, struct.error, RuntimeError) as e:
+        raise BadInput(f"--init {path}: not a readable safetensors file: {e}")
+    if meta.get("format") != ENCODER_FORMAT:
+        raise BadInput(f"--init {path}: format {meta.get('format')!r}, want {ENCODER_FORMAT!r} (a runner encoder export)")
+    if meta.get("steps") != "0":
+        raise BadInput(f"--init {path}: a network after {meta.get('steps')} training steps, want 0: "
+                       f"export a random-init cell (method = \"random-init\", save_encoder = true)")
+    if meta.get("seed") != str(cfg["seed"]):
+        raise BadInput(f"--init {path}: initialised from seed {meta.get('seed')}, the cell's seed is {cfg['seed']}")
+    if cfg["head"] == "linear":  # Go names its one layer head.0; here the head is the Linear itself
+        state = {("head." + k[len("head.0."):] if k.startswith("head.0.") else k): v for k, v in state.items()}
+    return state
+
+
+def load_init(net, state, path):
+    """Loads state into net, every tensor and nothing else (BadInput when
+    the file's network is not the cell's)."""
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise BadInput(f"--init {path}: not this cell's network: " + " ".join(str(e).split()))
 
 
 def log(msg):
@@ -777,6 +831,8 @@ def main():
                     help="view randomness: Go's streams (default) or torch's generator")
     ap.add_argument("--checksum", action="store_true", help="also compute Go's dataset checksum (a few seconds)")
     ap.add_argument("--data-dir", help="dataset folder (default: the config's path, else " + DEFAULT_FMNIST + ")")
+    ap.add_argument("--init", metavar="ENCODER", help="start from Go's initial weights: the encoder.safetensors of a "
+                    "random-init cell with the same settings and seed (default: torch's own draws)")
     args = ap.parse_args()
     try:
         cfg, label, chash = load_config(args.config, args.cell)
@@ -788,6 +844,10 @@ def main():
         if args.workers > 0 and args.threads <= args.workers:
             log(f"warning: {args.workers} workers leave no thread of --threads {args.threads} for training; torch gets 1")
         train, test = load_splits(cfg, args.data_dir)
+        args.init_state = None
+        if args.init:
+            args.init_state = read_init(args.init, cfg)
+            load_init(Net(cfg, train.c), args.init_state, args.init)  # refuse a mismatch before anything runs
     except BadInput as e:
         log(str(e))
         sys.exit(2)
@@ -815,7 +875,7 @@ def run(cfg, label, chash, args, train, test):
 
     res = {"impl": "torch", "torch": torch.__version__, "torchvision": torchvision.__version__,
            "label": label, "config_hash": chash, "seed": seed, "method": method, "dataset": cfg["dataset"],
-           "views": args.views, "threads": args.threads, "torch_threads": torch_threads, "workers": args.workers,
+           "views": args.views, "init": "go" if args.init else "torch", "threads": args.threads, "torch_threads": torch_threads, "workers": args.workers,
            "pretrain_images": 0 if pre_idx is None else len(pre_idx), "eval_images": len(eval_idx),
            "test_images": len(test_idx)}
     if checksum:
@@ -823,6 +883,9 @@ def run(cfg, label, chash, args, train, test):
 
     t1 = time.perf_counter()
     net = Net(cfg, train.c)
+    if args.init_state is not None:
+        load_init(net, args.init_state, args.init)
+        log(f"initial weights: Go's, from {args.init}")
     epochs = []
     if method == "simclr":
         epochs = pretrain(cfg, net, torch.from_numpy(train.render(pre_idx)), seed, args, torch_threads)

@@ -56,6 +56,15 @@ func arch(c *Config, inChannels, classes int, withHead bool) nn.Arch {
 	return a
 }
 
+// initialNet builds the encoder and projection head of cfg, initialised
+// from its seed, for batches of batch images of c×h×w, in training mode or
+// not. The initial weights depend on neither batch nor train: a random-init
+// cell keeps (save_encoder) the very state its SimCLR cell starts from,
+// which is what make crosscheck INIT=go gives PyTorch.
+func initialNet(cfg *Config, c, h, w, batch int, train bool) (*nn.Net, error) {
+	return nn.Build(arch(cfg, c, 0, true), batch, c, h, w, train, cfg.Seed)
+}
+
 // augmentParams maps the config's view settings onto the augment package.
 func augmentParams(c *Config) augment.Params {
 	p := augment.DefaultParams()
@@ -344,7 +353,7 @@ func (c *cell) pretrain(ctx context.Context) (*nn.State, error) {
 		m         *nn.Machine
 	)
 	err = compiled(func() (err error) {
-		net, err = nn.Build(arch(cfg, set.C, 0, true), 2*n, set.C, set.H, set.W, true, cfg.Seed)
+		net, err = initialNet(cfg, set.C, set.H, set.W, 2*n, true)
 		if err != nil {
 			return fmt.Errorf("build network: %w", err)
 		}
@@ -483,7 +492,7 @@ func (c *cell) trainClassifier(ctx context.Context, set *data.Set, init *nn.Stat
 
 // randomInit is the untrained encoder with its random initialisation.
 func (c *cell) randomInit() (*nn.State, error) {
-	net, err := nn.Build(arch(&c.cfg, c.c, 0, true), 2, c.c, c.h, c.w, false, c.cfg.Seed)
+	net, err := initialNet(&c.cfg, c.c, c.h, c.w, 2, false)
 	if err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}
