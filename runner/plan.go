@@ -39,8 +39,9 @@ created; without one every status is - and every estimate ?.
 
 The estimate of a cell is the mean duration of the finished runs in the
 database (any experiment) with the same config hash; else of those with
-the same method, dataset, encoder, batch_size and epochs; for a cell given
-in steps, else the mean over the finished runs with the same method,
+the same method, dataset, encoder, batch_size and epochs (and, for a cell
+that trains, pretrain_subset); for a cell that trains (a cell given in
+steps at once), else the mean over the finished runs with the same method,
 dataset, encoder and batch_size of their duration plus the difference in
 steps at their time a step; else "?". The last line adds up the estimates
 of the cells not finished yet, divided by -j (cells run at once).
@@ -192,7 +193,8 @@ func planFromDB(ctx context.Context, g *grid.Grid, path string, plans []cellPlan
 	}
 
 	// Estimates: the mean duration of finished runs with the same config
-	// hash, else with the same coarse settings.
+	// hash, else with the same coarse settings, else (a cell that trains)
+	// scaled by its steps from runs like it of another length.
 	runs, err := db.ListRuns(ctx, store.RunFilter{Status: store.StatusFinished})
 	if err != nil {
 		return err
@@ -216,15 +218,16 @@ func planFromDB(ctx context.Context, g *grid.Grid, path string, plans []cellPlan
 			plans[i].est, plans[i].known = m.value(), true
 			continue
 		}
+		trains := c.Config.Method == simclr.MethodSimCLR || c.Config.Method == simclr.MethodSupervised
 		if c.Config.Steps > 0 {
-			est, ok, err := stepsEstimate(ctx, db, c.Config, perStep)
+			est, ok, err := stepsEstimate(ctx, db, c.Config, plannedSteps(c.Config), perStep)
 			if err != nil {
 				return err
 			}
 			plans[i].est, plans[i].known = est, ok
 			continue
 		}
-		where := coarseWhere(c.Config)
+		where := coarseWhere(c.Config, trains)
 		m, seen := bySettings[where]
 		if !seen {
 			m = &mean{}
@@ -241,17 +244,30 @@ func planFromDB(ctx context.Context, g *grid.Grid, path string, plans []cellPlan
 		}
 		if m.n > 0 {
 			plans[i].est, plans[i].known = m.value(), true
+			continue
+		}
+		if trains {
+			est, ok, err := stepsEstimate(ctx, db, c.Config, plannedSteps(c.Config), perStep)
+			if err != nil {
+				return err
+			}
+			plans[i].est, plans[i].known = est, ok
 		}
 	}
 	return nil
 }
 
 // coarseWhere is the runner ls filter of the runs whose time should be
-// like cfg's: same method, dataset, encoder, batch_size and epochs.
-func coarseWhere(cfg simclr.Config) string {
+// like cfg's: same method, dataset, encoder, batch_size and epochs, and
+// for a cell that trains (its steps an epoch) the same pretrain_subset.
+func coarseWhere(cfg simclr.Config, trains bool) string {
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-	return fmt.Sprintf("method = %s and dataset = %s and encoder = %s and batch_size = %d and epochs = %d",
+	w := fmt.Sprintf("method = %s and dataset = %s and encoder = %s and batch_size = %d and epochs = %d",
 		q(cfg.Method), q(cfg.Dataset), q(cfg.Encoder), cfg.BatchSize, cfg.Epochs)
+	if trains {
+		w += fmt.Sprintf(" and pretrain_subset = %d", cfg.PretrainSubset)
+	}
+	return w
 }
 
 // stepTiming is what a finished run says about the time of a step: its
@@ -261,11 +277,12 @@ type stepTiming struct {
 	steps              int
 }
 
-// stepsEstimate estimates a cell given in steps from the finished runs
-// with the same method, dataset, encoder and batch_size: the mean of each
-// run's duration plus the cell's extra steps (or minus its fewer) at the
-// run's pretraining time a step. cache holds the runs read by filter.
-func stepsEstimate(ctx context.Context, db *store.DB, cfg simclr.Config, cache map[string][]stepTiming) (time.Duration, bool, error) {
+// stepsEstimate estimates a cell of steps optimisation steps from the
+// finished runs with the same method, dataset, encoder and batch_size: the
+// mean of each run's duration plus the cell's extra steps (or minus its
+// fewer) at the run's pretraining time a step. cache holds the runs read
+// by filter.
+func stepsEstimate(ctx context.Context, db *store.DB, cfg simclr.Config, steps int, cache map[string][]stepTiming) (time.Duration, bool, error) {
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 	where := fmt.Sprintf("method = %s and dataset = %s and encoder = %s and batch_size = %d",
 		q(cfg.Method), q(cfg.Dataset), q(cfg.Encoder), cfg.BatchSize)
@@ -292,7 +309,7 @@ func stepsEstimate(ctx context.Context, db *store.DB, cfg simclr.Config, cache m
 	}
 	var m mean
 	for _, r := range runs {
-		extra := time.Duration(float64(r.pretrain) * float64(cfg.Steps-r.steps) / float64(r.steps))
+		extra := time.Duration(float64(r.pretrain) * float64(steps-r.steps) / float64(r.steps))
 		m.add(max(r.duration+extra, 0))
 	}
 	return m.value(), m.n > 0, nil

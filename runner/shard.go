@@ -226,10 +226,6 @@ func partition(costs []float64, n int) []int {
 // partition, not a time.
 func nominalCost(cfg config.Config) float64 {
 	train, test := datasetSize(cfg)
-	pre := train
-	if cfg.PretrainSubset > 0 && cfg.PretrainSubset < train {
-		pre = cfg.PretrainSubset
-	}
 	eval := float64(train)
 	if cfg.EvalSubset > 0 && cfg.EvalSubset < train {
 		eval = float64(cfg.EvalSubset)
@@ -242,9 +238,7 @@ func nominalCost(cfg config.Config) float64 {
 	case config.MethodRawPixels, config.MethodRandomInit:
 		// no training
 	default:
-		batch := max(cfg.BatchSize, 1)
-		_, steps := cfg.TrainingLength(max(pre/batch, 1))
-		cost += 2 * float64(steps) * float64(batch)
+		cost += 2 * float64(plannedSteps(cfg)) * float64(max(cfg.BatchSize, 1))
 	}
 	if slices.Contains(cfg.Eval, "finetune") {
 		for _, f := range cfg.LabelFraction {
@@ -252,6 +246,19 @@ func nominalCost(cfg config.Config) float64 {
 		}
 	}
 	return cost
+}
+
+// plannedSteps is the number of optimisation steps of a cell that trains,
+// counted from its config: steps, or epochs of floor(pretraining images /
+// batch_size) steps (at least one).
+func plannedSteps(cfg config.Config) int {
+	train, _ := datasetSize(cfg)
+	pre := train
+	if cfg.PretrainSubset > 0 && cfg.PretrainSubset < train {
+		pre = cfg.PretrainSubset
+	}
+	_, steps := cfg.TrainingLength(max(pre/max(cfg.BatchSize, 1), 1))
+	return steps
 }
 
 // datasetSize is the train and test size of cfg's dataset where it is
