@@ -99,13 +99,14 @@ report:
 # docs/findings.md reads it). The first published runs (seed_table_short,
 # augment_one_branch, color_strength, batch_size_epochs) are finished there
 # and cost nothing; the grids redesigned to give SimCLR a fair budget
-# (seed_table, augment_ablation), augment_recipes and batch_size at equal
-# steps run new cells.
+# (seed_table, augment_ablation), fashion_full, augment_recipes and
+# batch_size at equal steps run new cells.
 SEEDS ?= [1,2,3]
 results: data deps
 	$(MAKE) build
 	$(BIN)/runner run experiments/augment_recipes.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/runner run experiments/seed_table.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
+	$(BIN)/runner run experiments/fashion_full.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/runner run experiments/augment_ablation.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/runner run experiments/projection_head.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/runner run experiments/batch_size.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
