@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/simclr-ablate/simclr-ablate/store"
 )
@@ -107,19 +108,36 @@ func TestRunSmokeThenSkipThenForce(t *testing.T) {
 	if !strings.Contains(stdout, "to run: 0 of 3 cells\n") {
 		t.Errorf("plan with the database = %q, want nothing to run", stdout)
 	}
-	// Other settings are other cells: not run, and the 2-epoch durations
-	// do not estimate 3-epoch cells.
+	var twoEpochs []time.Duration
+	for _, row := range planRows(stdout) {
+		d, _ := time.ParseDuration(row[len(row)-1])
+		twoEpochs = append(twoEpochs, d)
+	}
+	// Other settings are other cells: not run. The 2-epoch durations do
+	// not estimate 3-epoch cells as they are: the cells that train are
+	// estimated by their steps (more than the 2-epoch runs took), raw
+	// pixels, which has no steps, from nothing.
 	stdout, _ = mustRun(t, 0, append([]string{"plan", grid, "--db", db, "--set", "epochs=3"}, smallSmoke...)...)
 	if rows := planRows(stdout); len(rows) != 3 {
 		t.Errorf("plan --set epochs=3: %d cell rows, want 3:\n%s", len(rows), stdout)
 	}
 	for i, row := range planRows(stdout) {
-		if status, run, est := row[len(row)-3], row[len(row)-2], row[len(row)-1]; status != "-" || run != "-" || est != "?" {
-			t.Errorf("plan --set epochs=3, cell %d: status %s run %s est %s; want -, -, ?", i, status, run, est)
+		status, run, est := row[len(row)-3], row[len(row)-2], row[len(row)-1]
+		if status != "-" || run != "-" {
+			t.Errorf("plan --set epochs=3, cell %d: status %s run %s; want -, -", i, status, run)
+		}
+		if i == 2 {
+			if est != "?" {
+				t.Errorf("plan --set epochs=3, raw pixels: est %s, want ?", est)
+			}
+			continue
+		}
+		if d, err := time.ParseDuration(est); err != nil || i >= len(twoEpochs) || d <= twoEpochs[i] {
+			t.Errorf("plan --set epochs=3, cell %d: est %s; want more than the 2-epoch run's %v", i, est, twoEpochs)
 		}
 	}
-	if !strings.Contains(stdout, "to run: 3 of 3 cells, no estimate") {
-		t.Errorf("plan --set epochs=3 = %q, want 3 cells to run without an estimate", stdout)
+	if !strings.Contains(stdout, "to run: 3 of 3 cells, estimated ") || !strings.Contains(stdout, "plus 1 cell without an estimate") {
+		t.Errorf("plan --set epochs=3 = %q, want 3 cells to run, one without an estimate", stdout)
 	}
 	// Cells given in steps are estimated from the runs at the same batch
 	// size, scaled by their time a step; raw pixels, which has no steps,
