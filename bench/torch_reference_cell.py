@@ -96,9 +96,9 @@ class BadInput(Exception):
     """A setting this replica cannot run: exit 2 before anything runs."""
 
 
-# The reader of docs/artifacts.md (Debian ships no safetensors package).
+# The reader of docs/artifacts.md, word for word (docs' TestArtifactsReaderIsTheTestedOne;
+# Debian ships no safetensors package).
 DTYPES = {"F32": torch.float32, "I64": torch.int64}
-ENCODER_FORMAT = "simclr-ablate encoder 1"  # simclr.EncoderFormat
 
 
 def read_safetensors(path):
@@ -116,6 +116,9 @@ def read_safetensors(path):
         x = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
         tensors[name] = x.reshape(t["shape"])
     return tensors, meta
+
+
+ENCODER_FORMAT = "simclr-ablate encoder 1"  # simclr.EncoderFormat
 
 
 def read_init(path, cfg):

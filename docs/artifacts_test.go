@@ -9,7 +9,8 @@ import (
 // TestArtifactsReaderIsTheTestedOne: the safetensors reader that
 // artifacts.md shows is, word for word, the one of the PyTorch check that
 // simclr's TestEncoderLoadsInPyTorch runs, so the snippet users copy is
-// tested code.
+// tested code; and the PyTorch replica of a cell (make crosscheck INIT=go,
+// simclr's TestInitLoadsInTorchReplica) carries the same copy.
 func TestArtifactsReaderIsTheTestedOne(t *testing.T) {
 	reader := func(name string) string {
 		b, err := fs.ReadFile(repo(), name)
@@ -25,8 +26,13 @@ func TestArtifactsReaderIsTheTestedOne(t *testing.T) {
 		}
 		return s[i : j+len(last)]
 	}
-	doc, check := reader("docs/artifacts.md"), reader("simclr/testdata/torch_encoder_check.py")
-	if !strings.Contains(doc, "def read_safetensors(path):") || doc != check {
-		t.Errorf("docs/artifacts.md's reader differs from simclr/testdata/torch_encoder_check.py's:\n%s\n---\n%s", doc, check)
+	doc := reader("docs/artifacts.md")
+	if !strings.Contains(doc, "def read_safetensors(path):") {
+		t.Fatalf("docs/artifacts.md: no read_safetensors in its reader:\n%s", doc)
+	}
+	for _, name := range []string{"simclr/testdata/torch_encoder_check.py", "bench/torch_reference_cell.py"} {
+		if code := reader(name); code != doc {
+			t.Errorf("docs/artifacts.md's reader differs from %s's:\n%s\n---\n%s", name, doc, code)
+		}
 	}
 }
