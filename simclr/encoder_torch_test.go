@@ -30,14 +30,7 @@ const systemPython = "/usr/bin/python3"
 // python3-torch, which .ci/run installs): it is skipped, saying so, only
 // where that cannot import torch, and fails instead when CI is set.
 func TestEncoderLoadsInPyTorch(t *testing.T) {
-	if out, err := exec.Command(systemPython, "-c", "import torch").CombinedOutput(); err != nil {
-		msg := systemPython + " cannot import torch (install Debian's python3-torch to run this check): " +
-			strings.TrimSpace(lastLine(string(out))+" "+err.Error())
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg + "; .ci/run installs it")
-		}
-		t.Skip(msg)
-	}
+	needPython(t, "torch", "python3-torch")
 
 	const batch, steps = 16, 1234
 	arch := nn.Arch{
@@ -112,6 +105,23 @@ func TestEncoderLoadsInPyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the PyTorch check failed (%v):\n%s", err, out)
 	}
+}
+
+// needPython skips the test, saying why, when /usr/bin/python3 cannot
+// import modules (Debian's packages debs install them); with CI set it
+// fails instead, since .ci/run installs them.
+func needPython(t *testing.T, modules, debs string) {
+	t.Helper()
+	out, err := exec.Command(systemPython, "-c", "import "+modules).CombinedOutput()
+	if err == nil {
+		return
+	}
+	msg := systemPython + " cannot import " + modules + " (install Debian's " + debs + " to run this check): " +
+		strings.TrimSpace(lastLine(string(out))+" "+err.Error())
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + "; .ci/run installs it")
+	}
+	t.Skip(msg)
 }
 
 func lastLine(s string) string {

@@ -70,14 +70,7 @@ func TestInitialNetIndependentOfBatch(t *testing.T) {
 // refused. It needs torch in /usr/bin/python3: skipped, saying so, only
 // where that cannot import torch, and failing instead when CI is set.
 func TestInitLoadsInTorchReplica(t *testing.T) {
-	if out, err := exec.Command(systemPython, "-c", "import torch, torchvision").CombinedOutput(); err != nil {
-		msg := systemPython + " cannot import torch and torchvision (Debian's python3-torch, python3-torchvision): " +
-			strings.TrimSpace(lastLine(string(out))+" "+err.Error())
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg + "; .ci/run installs them")
-		}
-		t.Skip(msg)
-	}
+	needPython(t, "torch, torchvision", "python3-torch, python3-torchvision")
 	bench, err := filepath.Abs(filepath.Join("..", "bench"))
 	if err != nil {
 		t.Fatal(err)
