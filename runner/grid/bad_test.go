@@ -52,6 +52,8 @@ var badFiles = []struct {
 	{"pairwise_focus_unknown.toml", 4, "pairwise.focus", `"noise" is not one of the transforms (valid: crop, color, blur)`},
 	{"pairwise_protocol_unknown.toml", 4, "pairwise.protocol", `unknown protocol "two-branch" (valid: one-branch, both)`},
 	{"pairwise_protocol_wrong_type.toml", 4, "pairwise.protocol", "expected a string"},
+	{"pairwise_crop_first_one_branch.toml", 4, "pairwise.crop_first", `false needs protocol = "both"`},
+	{"pairwise_crop_first_wrong_type.toml", 4, "pairwise.crop_first", "expected a boolean"},
 	{"pairwise_typo_key.toml", 3, "pairwise.transfroms", "unknown key (did you mean transforms?)"},
 	{"pairwise_unknown_transform.toml", 3, "pairwise.transforms", `unknown transform "colour" (valid: crop, flip, color,`},
 	{"prob_out_of_range.toml", 3, "base.flip_prob", "must be in [0, 1], got 1.5"},

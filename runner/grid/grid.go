@@ -602,7 +602,7 @@ const (
 )
 
 // pairwiseKeys are the keys of [pairwise].
-var pairwiseKeys = []string{"transforms", "focus", "protocol"}
+var pairwiseKeys = []string{"transforms", "focus", "protocol", "crop_first"}
 
 // Protocols of [pairwise]: where the pair of transforms goes.
 const (
@@ -618,7 +618,8 @@ const (
 // default.
 var Protocols = []string{ProtocolOneBranch, ProtocolBoth}
 
-// pairBase is the transform every pairwise view starts with.
+// pairBase is the transform every pairwise view starts with, unless
+// [pairwise] crop_first = false.
 const pairBase = "crop"
 
 func (p *parser) parsePairwise(raw *rawFile) error {
@@ -632,6 +633,7 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 	var list, focus []string
 	focusAt := ""
 	protocol := ProtocolOneBranch
+	cropFirst, cropFirstAt := true, ""
 	for _, k := range keys {
 		path := "pairwise." + k
 		var dst *[]string
@@ -648,6 +650,13 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 			if protocol = v.String(); !slices.Contains(Protocols, protocol) {
 				return p.errAt(path, "unknown protocol %q (valid: %s)", protocol, strings.Join(Protocols, ", "))
 			}
+			continue
+		case "crop_first":
+			v, msg := decodeValue(&p.md, m[k], reflect.TypeFor[bool]())
+			if msg != "" {
+				return p.errAt(path, "%s", msg)
+			}
+			cropFirst, cropFirstAt = v.Bool(), path
 			continue
 		default:
 			return p.errAt(path, "unknown key%s", didYouMean(k, pairwiseKeys))
@@ -681,14 +690,21 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 			return p.errAt(focusAt, "transform %q appears twice", t)
 		}
 	}
+	if !cropFirst && protocol != ProtocolBoth {
+		return p.errAt(cropFirstAt, `false needs protocol = "both": the one-branch protocol (Figure 5's) crops every view, and its second branch is that crop alone`)
+	}
+	var base []string
+	if cropFirst {
+		base = []string{pairBase}
+	}
 	p.pairwise = true
 	at := p.at(path)
 	for _, t1 := range list {
 		for _, t2 := range list {
-			a := []string{pairBase, t1, t2}
+			a := append(slices.Clip(base), t1, t2)
 			label := t1 + "+" + t2
 			if t1 == t2 {
-				a, label = a[:2], t1
+				a, label = a[:len(a)-1], t1
 			}
 			second := []string{pairBase} // one-branch: the second branch only cropped
 			if protocol == ProtocolBoth {

@@ -565,6 +565,31 @@ func TestStepsDecide(t *testing.T) {
 	}
 }
 
+// TestPairwiseCropFirst: crop_first = false (protocol both) leaves the
+// views uncropped unless the pair says crop, so the diagonal is the one
+// transform alone and crop+color differs from color+crop by order only.
+func TestPairwiseCropFirst(t *testing.T) {
+	src := "name = \"x\"\n[pairwise]\ntransforms = [\"crop\", \"color\"]\nprotocol = \"both\"\n"
+	for _, tc := range []struct {
+		key  string
+		want map[string][]string
+	}{
+		{"", map[string][]string{"crop": {"crop", "crop"}, "crop+color": {"crop", "crop", "color"}, "color+crop": {"crop", "color", "crop"}, "color": {"crop", "color"}}},
+		{"crop_first = true\n", map[string][]string{"crop": {"crop", "crop"}, "crop+color": {"crop", "crop", "color"}, "color+crop": {"crop", "color", "crop"}, "color": {"crop", "color"}}},
+		{"crop_first = false\n", map[string][]string{"crop": {"crop"}, "crop+color": {"crop", "color"}, "color+crop": {"color", "crop"}, "color": {"color"}}},
+	} {
+		g := mustParse(t, src+tc.key, Options{})
+		if len(g.Cells) != len(tc.want) {
+			t.Fatalf("%q: %d cells, want %d", tc.key, len(g.Cells), len(tc.want))
+		}
+		for _, c := range g.Cells {
+			if want := tc.want[c.Label]; !slices.Equal(c.Config.Augment, want) || c.Config.AugmentB != nil {
+				t.Errorf("%q: cell %q has augment %v, augment_b %v; want %v, unset", tc.key, c.Label, c.Config.Augment, c.Config.AugmentB, want)
+			}
+		}
+	}
+}
+
 // TestPairwiseProtocol: one-branch (the default) crops the second branch
 // only; both leaves augment_b unset, even over [base], so that the second
 // branch makes its view with the pair too.
