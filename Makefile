@@ -97,8 +97,8 @@ report:
 # resumable: rerun it after an interruption, finished cells are skipped;
 # failed cells are retried), then rebuilds the report (results/report.md;
 # docs/findings.md reads it). The first published runs (seed_table_short,
-# augment_one_branch, color_strength, batch_size_epochs) are finished there
-# and cost nothing; the grids redesigned to give SimCLR a fair budget
+# augment_one_branch, augment_crop_first, color_strength,
+# batch_size_epochs) are finished there and cost nothing; the grids redesigned to give SimCLR a fair budget
 # (seed_table, augment_ablation), fashion_full, augment_recipes and
 # batch_size at equal steps run new cells.
 SEEDS ?= [1,2,3]
@@ -112,6 +112,7 @@ results: data deps
 	$(BIN)/runner run experiments/batch_size.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/runner run experiments/seed_table_short.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/runner run experiments/augment_one_branch.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
+	$(BIN)/runner run experiments/augment_crop_first.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/runner run experiments/color_strength.toml --db $(DB) --retry-failed
 	$(BIN)/runner run experiments/batch_size_epochs.toml --db $(DB) --retry-failed --set 'seeds=$(SEEDS)'
 	$(BIN)/report build --db $(DB) --out results/

@@ -392,6 +392,49 @@ func TestPairwiseProtocol(t *testing.T) {
 	}
 }
 
+// uncroppedPairRuns makes finished runs of a pairwise cell of protocol
+// both with crop_first = false: augment is the pair alone.
+func uncroppedPairRuns(a, b string, i int, f1s ...float64) []store.RunDetail {
+	rs := bothPairRuns(a, b, i, f1s...)
+	for j := range rs {
+		rs[j].Config.Augment = []string{a, b}
+		if a == b {
+			rs[j].Config.Augment = []string{a}
+		}
+	}
+	return rs
+}
+
+// TestPairwiseCropFirst: the section and the heat map say whether the
+// views were cropped before the pair (Figure 5), not at all (crop_first =
+// false), or in some rows only.
+func TestPairwiseCropFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		runs []store.RunDetail
+		want []string
+	}{
+		{"crop first", append(bothPairRuns("crop", "crop", 0, 0.6), bothPairRuns("crop", "color", 1, 0.8)...),
+			[]string{"same random pipeline, a crop, then the first transformation", "heat map of p, protocol both]"}},
+		{"no crop first", append(uncroppedPairRuns("crop", "crop", 0, 0.6), uncroppedPairRuns("crop", "color", 1, 0.8)...),
+			[]string{"no crop first: both branches", "cropped only where crop is one of the pair", "heat map of p, protocol both, no crop first]"}},
+		{"mixed", append(bothPairRuns("crop", "crop", 0, 0.6), uncroppedPairRuns("crop", "color", 1, 0.8)...),
+			[]string{"after a crop in 1 of the 2 rows", "heat map of p, protocol both, crop first in 1 of 2 rows]"}},
+	} {
+		e := newExperiment(store.Experiment{Name: "p"}, tc.runs)
+		var w writer
+		if err := w.pairwiseSection(e); err != nil {
+			t.Fatal(err)
+		}
+		text := w.b.String()
+		for _, want := range tc.want {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: pairwise section lacks %q:\n%s", tc.name, want, text)
+			}
+		}
+	}
+}
+
 // TestFinding1Protocol: every Finding 1 verdict names the protocol of
 // the cells it compares, a pairwise matrix's or the variants', and says
 // so when the variants mix protocols.
@@ -424,6 +467,12 @@ func TestFinding1Protocol(t *testing.T) {
 			name: "pairwise, both, the one-branch row left out",
 			runs: bothGrid,
 			want: []string{"linear F1, protocol both: crop+color 0.805", "linear F1, protocol both: crop+color (best pair) "},
+		},
+		{
+			name: "pairwise, both, no crop first",
+			runs: append(append(uncroppedPairRuns("crop", "crop", 0, 0.60, 0.61), uncroppedPairRuns("crop", "color", 1, 0.80, 0.81)...),
+				uncroppedPairRuns("crop", "blur", 2, 0.75, 0.76)...),
+			want: []string{"linear F1, protocol both, no crop first: crop+color 0.805", "linear F1, protocol both, no crop first: crop+color (best pair) "},
 		},
 		{
 			name: "pairwise, one-branch, not tested",

@@ -204,6 +204,10 @@ func pairwiseFindings(exp, score string, pw *pairwise) []verdict {
 	var out []verdict
 	score = withProtocol(score, pw.Protocol)
 	grid := "the grid (protocol " + pw.Protocol + ")"
+	if v := pw.views(); v != "" {
+		score += ", " + v
+		grid = "the grid (protocol " + pw.Protocol + ", " + v + ")"
+	}
 	var cc, other, single, bestPair *pair
 	var ccS, otherS, singleS, bestPairS stats.Summary
 	better := func(cur *pair, curS stats.Summary, s stats.Summary) bool {

@@ -1,6 +1,7 @@
 package document
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/simclr-ablate/simclr-ablate/report/stats"
@@ -22,6 +23,33 @@ type pairwise struct {
 	Cells      map[pair]stats.Summary // headline F1 pooled over the pair's rows
 	RowMean    []float64              // mean of each row's cell means
 	Pooled     bool                   // some pair has several rows (other settings vary)
+	// CropFirst and Uncropped count the pair rows whose views are cropped
+	// before the pair (Figure 5; augment = [crop, t1, t2]) and those that
+	// are not (protocol both with crop_first = false; [t1, t2]).
+	CropFirst, Uncropped int
+}
+
+// cropsFirst reports whether a pair row's views are cropped before the
+// pair: augment is [crop, t1, t2], or [crop, t] on the diagonal.
+func cropsFirst(c []string, p pair) bool {
+	n := 3
+	if p[0] == p[1] {
+		n = 2
+	}
+	return len(c) == n && c[0] == "crop"
+}
+
+// views says how the matrix's views were made beyond its protocol: ""
+// when every view is cropped first (Figure 5), "no crop first" when none
+// is, "crop first in N of M rows" when the rows differ.
+func (pw *pairwise) views() string {
+	switch {
+	case pw.Uncropped == 0:
+		return ""
+	case pw.CropFirst == 0:
+		return "no crop first"
+	}
+	return fmt.Sprintf("crop first in %d of %d rows", pw.CropFirst, pw.CropFirst+pw.Uncropped)
 }
 
 // findPairwise builds the matrix from the SimCLR rows of the Figure 5
@@ -51,6 +79,11 @@ func findPairwise(rows []*row, k evalKind) *pairwise {
 		add(a)
 		seconds = append(seconds, b)
 		p := pair{a, b}
+		if cropsFirst(rw.Config.Augment, p) {
+			pw.CropFirst++
+		} else {
+			pw.Uncropped++
+		}
 		pw.Rows[p] = append(pw.Rows[p], rw)
 	}
 	if len(pw.Rows) < 2 {

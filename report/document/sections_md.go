@@ -21,7 +21,15 @@ func (w *writer) pairwiseSection(e *experiment) error {
 	w.p("### Pairwise augmentations (Figure 5, Finding 1)\n\n")
 	switch pw.Protocol {
 	case protocolBoth:
-		w.p("Protocol both (SimCLR's training recipe): both branches make their views with the same random pipeline, a crop, then the first transformation, then the second. ")
+		switch pw.views() {
+		case "":
+			w.p("Protocol both (SimCLR's training recipe): both branches make their views with the same random pipeline, a crop, then the first transformation, then the second. ")
+		case "no crop first":
+			w.p("Protocol both (SimCLR's training recipe), no crop first: both branches make their views with the same random pipeline, the first transformation, then the second; a view is cropped only where crop is one of the pair. ")
+		default:
+			w.p("Protocol both (SimCLR's training recipe): both branches make their views with the same random pipeline, the first transformation, then the second, after a crop in %d of the %d rows (the others crop only where crop is one of the pair). ",
+				pw.CropFirst, pw.CropFirst+pw.Uncropped)
+		}
 	default:
 		w.p("Protocol one-branch (Figure 5): every view is first cropped; the transformations under test go to one branch, first then second, and the other branch is only cropped. ")
 	}
@@ -82,8 +90,12 @@ func (w *writer) pairwiseSection(e *experiment) error {
 	if !finiteAny {
 		return nil
 	}
+	protocol := pw.Protocol
+	if v := pw.views(); v != "" {
+		protocol += ", " + v
+	}
 	h := &chart.Heatmap{
-		Title:      fmt.Sprintf("%s: %s F1 by pair of transformations (Figure 5, protocol %s)", e.Info.Name, e.Headline, pw.Protocol),
+		Title:      fmt.Sprintf("%s: %s F1 by pair of transformations (Figure 5, protocol %s)", e.Info.Name, e.Headline, protocol),
 		XLabel:     "second transformation",
 		YLabel:     "first transformation",
 		Columns:    pw.Transforms,
@@ -97,7 +109,7 @@ func (w *writer) pairwiseSection(e *experiment) error {
 	if err != nil {
 		return fmt.Errorf("pairwise heat map: %w", err)
 	}
-	w.figure(e.Slug+"-pairwise.png", "Figure 5 heat map of "+e.Info.Name+", protocol "+pw.Protocol, png)
+	w.figure(e.Slug+"-pairwise.png", "Figure 5 heat map of "+e.Info.Name+", protocol "+protocol, png)
 	return nil
 }
 

@@ -28,6 +28,7 @@
 //	transforms = ["crop", "cutout", "color", "sobel", "noise", "blur", "rotate"]
 //	focus = ["crop", "color"]     # optional: other pairs at the first seed only
 //	protocol = "one-branch"       # optional: or "both" (the pair on both branches)
+//	crop_first = true             # optional: false (protocol both) crops only when the pair says crop
 //
 //	[[exclude]]                   # drop every cell matching all keys of a rule
 //	augment = ["crop"]
@@ -63,7 +64,12 @@
 // and pair_second = t2 for the heatmap. That is protocol "one-branch",
 // the default; protocol "both" (SimCLR's training recipe) leaves
 // augment_b unset instead, even when [base] sets it, so that both
-// branches make their views with crop and the pair.
+// branches make their views with crop and the pair. With protocol "both",
+// crop_first = false drops the leading crop: augment = [t1, t2], and
+// [t1] on the diagonal, so the diagonal is one transform alone and crop
+// has its own row and column (Figure 5 crops first only because ImageNet
+// images differ in size). The one-branch protocol refuses it: its second
+// branch is that crop.
 //
 // Steps: a cell that sets steps (the training length in optimiser steps)
 // and does not set epochs gets epochs = 0, so that steps decides; a cell
