@@ -64,6 +64,27 @@ func colorMap() (palette.ColorMap, error) {
 
 var missingColor = color.RGBA{0xe0, 0xe0, 0xe0, 0xff}
 
+// colorAt is cm's colour of v, clamped into cm's range; ok is false only
+// for a value that is not finite. The reversed map computes max + min - v,
+// which for v at an end of the range can land an ulp outside it (gonum
+// then refuses it: about one range in five at v = max), so a refused value
+// is moved an ulp at a time towards the middle.
+func colorAt(cm palette.ColorMap, v float64) (color.Color, bool) {
+	if !finite(v) {
+		return nil, false
+	}
+	lo, hi := cm.Min(), cm.Max()
+	v = math.Max(lo, math.Min(hi, v))
+	mid := lo + (hi-lo)/2
+	for range 16 {
+		if c, err := cm.At(v); err == nil {
+			return c, true
+		}
+		v = math.Nextafter(v, mid)
+	}
+	return nil, false
+}
+
 func (h *Heatmap) check() error {
 	if len(h.Rows) == 0 || len(h.Columns) == 0 {
 		return errors.New("chart: heat map needs at least one row and one column")
@@ -254,10 +275,8 @@ func (cp *cellPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 		sty.Height("0")+noteSty.Height("0") <= ch*0.8
 	for k, e := range cs {
 		col := color.Color(missingColor)
-		if finite(e.v) {
-			if cc, err := cp.cm.At(math.Max(cp.cm.Min(), math.Min(cp.cm.Max(), e.v))); err == nil {
-				col = cc
-			}
+		if cc, ok := colorAt(cp.cm, e.v); ok {
+			col = cc
 		}
 		x0, x1 := trX(e.x-0.5+gap), trX(e.x+0.5-gap)
 		y0, y1 := trY(e.y-0.5+gap), trY(e.y+0.5-gap)
@@ -308,7 +327,7 @@ func drawScale(c, data draw.Canvas, w vg.Length, cm palette.ColorMap, label stri
 	img := image.NewRGBA(image.Rect(0, 0, 1, steps))
 	for s := range steps {
 		v := lo + (hi-lo)*(float64(s)+0.5)/steps
-		if col, err := cm.At(v); err == nil {
+		if col, ok := colorAt(cm, v); ok {
 			img.Set(0, steps-1-s, col)
 		}
 	}

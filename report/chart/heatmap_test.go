@@ -151,3 +151,31 @@ func TestHeatmapErrors(t *testing.T) {
 	}
 	checkPNG(t, "heatmap-one", b, 0.2)
 }
+
+// TestColorAtEnds: every finite value in the range gets a colour, the
+// ends included. The reversed colour map refuses its own maximum for
+// about one range in five (a rounding of max + min - v); the published
+// augment_pairs matrix (0.1236 to 0.6052) drew its best cell grey.
+func TestColorAtEnds(t *testing.T) {
+	cm, err := colorMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranges := [][2]float64{{0.12362668088057, 0.605240350266892}}
+	for i := range 2000 {
+		lo := float64(i%977) / 2000
+		ranges = append(ranges, [2]float64{lo, lo + 0.01 + float64(i)/2000})
+	}
+	for _, r := range ranges {
+		cm.SetMin(r[0])
+		cm.SetMax(r[1])
+		for _, v := range []float64{r[0], (r[0] + r[1]) / 2, r[1], r[1] + 1, r[0] - 1} {
+			if _, ok := colorAt(cm, v); !ok {
+				t.Fatalf("range [%v, %v]: no colour for %v", r[0], r[1], v)
+			}
+		}
+	}
+	if _, ok := colorAt(cm, math.NaN()); ok {
+		t.Error("NaN got a colour, want none (drawn as missing)")
+	}
+}
