@@ -96,11 +96,12 @@ report:
 # results runs exactly the published grids into results/results.db (hours;
 # resumable: rerun it after an interruption, finished cells are skipped;
 # failed cells are retried), then rebuilds the report (results/report.md;
-# docs/findings.md reads it). The first published runs (seed_table_short,
-# augment_one_branch, augment_crop_first, color_strength,
-# batch_size_epochs) are finished there and cost nothing; the grids redesigned to give SimCLR a fair budget
-# (seed_table, augment_ablation), fashion_full, augment_recipes and
-# batch_size at equal steps run new cells.
+# docs/findings.md reads it). The earlier published runs
+# (seed_table_short, augment_one_branch, augment_crop_first,
+# color_strength, batch_size_epochs) are finished there and cost nothing;
+# the grids redesigned to give SimCLR a fair budget (seed_table,
+# augment_ablation), fashion_full, augment_recipes and batch_size at equal
+# steps run new cells.
 SEEDS ?= [1,2,3]
 results: data deps
 	$(MAKE) build

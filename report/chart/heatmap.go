@@ -64,8 +64,8 @@ func colorMap() (palette.ColorMap, error) {
 
 var missingColor = color.RGBA{0xe0, 0xe0, 0xe0, 0xff}
 
-// colorAt is cm's colour of v, clamped into cm's range; ok is false only
-// for a value that is not finite. The reversed map computes max + min - v,
+// colorAt is cm's colour of v, clamped into cm's range; ok is false for
+// a value that is not finite (or one still refused 16 ulps inside). The reversed map computes max + min - v,
 // which for v at an end of the range can land an ulp outside it (gonum
 // then refuses it: about one range in five at v = max), so a refused value
 // is moved an ulp at a time towards the middle.

@@ -419,7 +419,7 @@ func TestPairwiseCropFirst(t *testing.T) {
 		{"no crop first", append(uncroppedPairRuns("crop", "crop", 0, 0.6), uncroppedPairRuns("crop", "color", 1, 0.8)...),
 			[]string{"no crop first: both branches", "cropped only where crop is one of the pair", "heat map of p, protocol both, no crop first]"}},
 		{"mixed", append(bothPairRuns("crop", "crop", 0, 0.6), uncroppedPairRuns("crop", "color", 1, 0.8)...),
-			[]string{"after a crop in 1 of the 2 rows", "heat map of p, protocol both, crop first in 1 of 2 rows]"}},
+			[]string{"after a crop in 1 of the 2 cells", "heat map of p, protocol both, crop first in 1 of 2 cells]"}},
 	} {
 		e := newExperiment(store.Experiment{Name: "p"}, tc.runs)
 		var w writer

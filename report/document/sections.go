@@ -41,7 +41,7 @@ func cropsFirst(c []string, p pair) bool {
 
 // views says how the matrix's views were made beyond its protocol: ""
 // when every view is cropped first (Figure 5), "no crop first" when none
-// is, "crop first in N of M rows" when the rows differ.
+// is, "crop first in N of M cells" when the rows differ.
 func (pw *pairwise) views() string {
 	switch {
 	case pw.Uncropped == 0:
@@ -49,7 +49,7 @@ func (pw *pairwise) views() string {
 	case pw.CropFirst == 0:
 		return "no crop first"
 	}
-	return fmt.Sprintf("crop first in %d of %d rows", pw.CropFirst, pw.CropFirst+pw.Uncropped)
+	return fmt.Sprintf("crop first in %d of %d cells", pw.CropFirst, pw.CropFirst+pw.Uncropped)
 }
 
 // findPairwise builds the matrix from the SimCLR rows of the Figure 5

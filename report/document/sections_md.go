@@ -27,7 +27,7 @@ func (w *writer) pairwiseSection(e *experiment) error {
 		case "no crop first":
 			w.p("Protocol both (SimCLR's training recipe), no crop first: both branches make their views with the same random pipeline, the first transformation, then the second; a view is cropped only where crop is one of the pair. ")
 		default:
-			w.p("Protocol both (SimCLR's training recipe): both branches make their views with the same random pipeline, the first transformation, then the second, after a crop in %d of the %d rows (the others crop only where crop is one of the pair). ",
+			w.p("Protocol both (SimCLR's training recipe): both branches make their views with the same random pipeline, the first transformation, then the second, after a crop in %d of the %d cells (the others crop only where crop is one of the pair). ",
 				pw.CropFirst, pw.CropFirst+pw.Uncropped)
 		}
 	default:

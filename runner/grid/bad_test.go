@@ -53,6 +53,7 @@ var badFiles = []struct {
 	{"pairwise_protocol_unknown.toml", 4, "pairwise.protocol", `unknown protocol "two-branch" (valid: one-branch, both)`},
 	{"pairwise_protocol_wrong_type.toml", 4, "pairwise.protocol", "expected a string"},
 	{"pairwise_crop_first_one_branch.toml", 4, "pairwise.crop_first", `false needs protocol = "both"`},
+	{"pairwise_crop_first_explicit_one_branch.toml", 5, "pairwise.crop_first", `false needs protocol = "both" (protocol "one-branch" crops every view first`},
 	{"pairwise_crop_first_wrong_type.toml", 4, "pairwise.crop_first", "expected a boolean"},
 	{"pairwise_typo_key.toml", 3, "pairwise.transfroms", "unknown key (did you mean transforms?)"},
 	{"pairwise_unknown_transform.toml", 3, "pairwise.transforms", `unknown transform "colour" (valid: crop, flip, color,`},

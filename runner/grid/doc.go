@@ -56,7 +56,8 @@
 // Pairwise: for every ordered pair (t1, t2) of the listed transforms, the
 // first branch is augment = ["crop", t1, t2] and the second is
 // augment_b = ["crop"]; on the diagonal (t1 == t2) augment = ["crop", t1].
-// Every view is first cropped (the protocol of SimCLR Figure 5), so "crop"
+// Every view is first cropped (the protocol of SimCLR Figure 5; unless
+// crop_first = false, below), so "crop"
 // in the list is a second crop of the already cropped view: the diagonal
 // cell "crop" is ["crop", "crop"] and the pair crop+color is ["crop",
 // "crop", "color"]. Collapsing the repeated crop would make crop+color the
@@ -66,8 +67,8 @@
 // augment_b unset instead, even when [base] sets it, so that both
 // branches make their views with crop and the pair. With protocol "both",
 // crop_first = false drops the leading crop: augment = [t1, t2], and
-// [t1] on the diagonal, so the diagonal is one transform alone and crop
-// has its own row and column (Figure 5 crops first only because ImageNet
+// [t1] on the diagonal, so the diagonal is one transform alone, crop
+// included (Figure 5 crops first only because ImageNet
 // images differ in size). The one-branch protocol refuses it: its second
 // branch is that crop.
 //

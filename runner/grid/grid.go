@@ -691,7 +691,7 @@ func (p *parser) parsePairwise(raw *rawFile) error {
 		}
 	}
 	if !cropFirst && protocol != ProtocolBoth {
-		return p.errAt(cropFirstAt, `false needs protocol = "both": the one-branch protocol (Figure 5's) crops every view, and its second branch is that crop alone`)
+		return p.errAt(cropFirstAt, `false needs protocol = "both" (protocol %q crops every view first, its second branch is that crop): set protocol = "both" or remove crop_first`, protocol)
 	}
 	var base []string
 	if cropFirst {
